@@ -1,0 +1,49 @@
+# The README's two commands: `make run` and `make test`. Also `make bench`, `make lint`.
+# Everything installs into .venv from PyPI; nothing needs to be installed by hand.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app shop
+STAMP := $(VENV)/.installed
+SHARED_CONTENT := ../shared/content
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test bench lint format install db clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,redis]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+db: $(STAMP)
+	$(FLASK) db upgrade
+
+run: db
+	$(FLASK) seed-demo
+	@for f in $(wildcard $(SHARED_CONTENT)/*.md); do \
+	  if head -n 1 "$$f" | grep -q '^---$$'; then $(FLASK) import-article "$$f"; fi; \
+	done
+	@echo "The shop is at http://$(HOST):$(PORT)/ — admin: $(FLASK) create-admin you@example.com"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check shop tests bench
+	$(BIN)/ruff format --check shop tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format shop tests bench
+	$(BIN)/ruff check --fix shop tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,194 @@
+"""The blog: article list, tag pages, article pages, Atom feed and sitemap."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_sqlalchemy.pagination import Pagination
+
+from shop.blog.models import Article
+from shop.blog.queries import (
+    published_article,
+    published_articles,
+    published_articles_tagged,
+    tag_by_slug,
+    tags_in_use,
+)
+from shop.catalog.queries import active_boxes
+from shop.comments.cookies import form_stamp, read_commenter_cookie
+from shop.comments.forms import CommentForm
+from shop.comments.models import Comment
+from shop.comments.queries import (
+    COMMENTS_PER_PAGE,
+    approved_replies,
+    approved_top_level,
+    own_unapproved,
+    replyable_comment,
+)
+from shop.db import utcnow
+from shop.extensions import db
+from shop.urls import absolute_url
+
+bp = Blueprint("blog", __name__)
+
+ARTICLES_PER_PAGE = 10
+OWN_COMMENTS_SESSION_KEY = "own_comment_ids"
+
+
+@bp.get("/blog/")
+def index() -> str:
+    page = db.paginate(
+        published_articles(utcnow()), per_page=ARTICLES_PER_PAGE, max_per_page=ARTICLES_PER_PAGE
+    )
+    return render_template("blog/index.html", page=page, tag=None)
+
+
+@bp.get("/blog/tag/<slug>")
+def tag(slug: str) -> str:
+    tag = db.one_or_404(tag_by_slug(slug))
+    page = db.paginate(
+        published_articles_tagged(tag, utcnow()),
+        per_page=ARTICLES_PER_PAGE,
+        max_per_page=ARTICLES_PER_PAGE,
+    )
+    if page.total == 0:
+        abort(404)
+    return render_template("blog/index.html", page=page, tag=tag)
+
+
+@bp.get("/blog/<slug>")
+def article(slug: str) -> Response:
+    article = db.one_or_404(published_article(slug, utcnow()))
+    form = CommentForm()
+    cookie = read_commenter_cookie()
+    if cookie.remembers_details:
+        form.author.data, form.email.data, form.url.data = cookie.name, cookie.email, cookie.url
+        form.remember.data = True
+    reply_to = request.args.get("replyto", type=int)
+    if reply_to:
+        form.parent_id.data = str(reply_to)
+    return render_article(article, form)
+
+
+def render_article(
+    article: Article, form: CommentForm, status: int = 200, form_message: str | None = None
+) -> Response:
+    """The article page, with its comments and the comment form as given (errors and all)."""
+    comments = db.paginate(
+        approved_top_level(article.id), per_page=COMMENTS_PER_PAGE, max_per_page=COMMENTS_PER_PAGE
+    )
+    children: dict[int, list[Comment]] = defaultdict(list)
+    thread_ids = [comment.id for comment in comments.items]
+    if thread_ids:
+        for reply in db.session.scalars(approved_replies(thread_ids)):
+            children[reply.parent_id or 0].append(reply)
+
+    own_ids = session.get(OWN_COMMENTS_SESSION_KEY) or []
+    own_top_level: list[Comment] = []
+    awaiting: set[int] = set()
+    if own_ids:
+        shown_parents = set(thread_ids) | {c.id for replies in children.values() for c in replies}
+        for own in db.session.scalars(own_unapproved(article.id, own_ids)):
+            awaiting.add(own.id)
+            if own.parent_id is None:
+                own_top_level.append(own)
+            elif own.parent_id in shown_parents:
+                children[own.parent_id].append(own)
+
+    replying_to = None
+    if form.parent_id.data and str(form.parent_id.data).isdigit():
+        replying_to = db.session.scalar(replyable_comment(article.id, int(form.parent_id.data)))
+        if replying_to is None:
+            form.parent_id.data = ""
+    form.rendered_at.data = form_stamp()
+    boxes = db.session.scalars(active_boxes()).all()
+    html = render_template(
+        "blog/article.html",
+        article=article,
+        comments=comments,
+        children=children,
+        own_top_level=own_top_level if _is_last_page(comments) else [],
+        awaiting=awaiting,
+        form=form,
+        form_message=form_message,
+        replying_to=replying_to,
+        json_ld=article_json_ld(article),
+        boxes=boxes,
+        canonical_url=absolute_url("blog.article", slug=article.slug),
+    )
+    response = Response(html, status=status, mimetype="text/html")
+    # The form carries this visitor's CSRF token (and maybe their remembered details).
+    response.headers["Cache-Control"] = "private, no-store"
+    response.vary.add("Cookie")
+    return response
+
+
+def article_json_ld(article: Article) -> dict[str, object]:
+    """schema.org Article for search engines, with the author as a Person."""
+    url = absolute_url("blog.article", slug=article.slug)
+    author: dict[str, object] = {"@type": "Person", "name": article.author.name}
+    if article.author.credentials:
+        author["jobTitle"] = article.author.credentials
+    if article.author.social_links:
+        author["sameAs"] = sorted(article.author.social_links.values())
+    data: dict[str, object] = {
+        "@context": "https://schema.org",
+        "@type": "Article",
+        "headline": article.title,
+        "description": article.excerpt,
+        "url": url,
+        "mainEntityOfPage": url,
+        "datePublished": article.published_at.isoformat() if article.published_at else None,
+        "dateModified": article.updated_at.isoformat(),
+        "author": author,
+        "publisher": {"@type": "Organization", "name": current_app.config["SITE_NAME"]},
+        "keywords": ", ".join(tag.name for tag in article.tags),
+        "wordCount": len(article.body_markdown.split()),
+    }
+    if article.hero_image_path:
+        data["image"] = absolute_url("static", filename=article.hero_image_path)
+    return data
+
+
+def _is_last_page(page: Pagination) -> bool:
+    return not page.has_next
+
+
+@bp.get("/feed.xml")
+def feed() -> Response:
+    articles = db.session.scalars(published_articles(utcnow()).limit(20)).all()
+    xml = render_template("blog/feed.xml", articles=articles, updated=_latest(articles))
+    return Response(xml, mimetype="application/atom+xml")
+
+
+@bp.get("/sitemap.xml")
+def sitemap() -> Response:
+    now = utcnow()
+    articles = db.session.scalars(published_articles(now)).all()
+    tags = db.session.scalars(tags_in_use(now)).all()
+    boxes = db.session.scalars(active_boxes()).all()
+    xml = render_template("blog/sitemap.xml", articles=articles, tags=tags, boxes=boxes)
+    return Response(xml, mimetype="application/xml")
+
+
+def _latest(articles: list[Article]):  # type: ignore[no-untyped-def]
+    stamps = [a.updated_at for a in articles] + [a.published_at for a in articles if a.published_at]
+    return max(stamps) if stamps else utcnow()
+
+
+@bp.app_template_global()
+def page_url(page_number: int) -> str:
+    """This page's URL with another ?page= value."""
+    args = request.args.to_dict()
+    args["page"] = str(page_number)
+    return url_for(request.endpoint or "blog.index", **(request.view_args or {}), **args)

@@ -1,0 +1,22 @@
+"""Box pages: the range and each box."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from shop.catalog.queries import active_box, active_boxes
+from shop.extensions import db
+
+bp = Blueprint("catalog", __name__, url_prefix="/boxes")
+
+
+@bp.get("/")
+def index() -> str:
+    boxes = db.session.scalars(active_boxes()).all()
+    return render_template("catalog/index.html", boxes=boxes)
+
+
+@bp.get("/<slug>")
+def box(slug: str) -> str:
+    box = db.one_or_404(active_box(slug))
+    return render_template("catalog/box.html", box=box)

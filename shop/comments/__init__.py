@@ -1,0 +1,5 @@
+"""Reader comments: the model, the moderation policy, services, form and views.
+
+Views live in views.py (blueprint `bp`); the app factory imports them there, so importing a
+domain's models never drags in its views and the domains can use each other without cycles.
+"""

@@ -1,0 +1,84 @@
+"""Signed values the comment form relies on: the commenter cookie and the form's time stamp."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from flask import Response, current_app, request
+from itsdangerous import BadSignature, URLSafeSerializer
+
+COMMENTER_COOKIE = "mb_commenter"
+COMMENTER_COOKIE_MAX_AGE = 365 * 24 * 60 * 60
+MAX_REMEMBERED_IDS = 20
+
+
+@dataclass
+class CommenterCookie:
+    """What the shop told this browser: the comments it posted and, if asked, the details."""
+
+    comment_ids: list[int] = field(default_factory=list)
+    name: str = ""
+    email: str = ""
+    url: str = ""
+
+    @property
+    def remembers_details(self) -> bool:
+        return bool(self.name or self.email)
+
+
+def _serializer(salt: str) -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def read_commenter_cookie() -> CommenterCookie:
+    raw = request.cookies.get(COMMENTER_COOKIE)
+    if not raw:
+        return CommenterCookie()
+    try:
+        data = _serializer("commenter-cookie").loads(raw)
+        ids = [int(i) for i in data.get("ids", [])][-MAX_REMEMBERED_IDS:]
+        return CommenterCookie(
+            comment_ids=ids,
+            name=str(data.get("name", "")),
+            email=str(data.get("email", "")),
+            url=str(data.get("url", "")),
+        )
+    except (BadSignature, AttributeError, TypeError, ValueError):
+        return CommenterCookie()
+
+
+def write_commenter_cookie(response: Response, cookie: CommenterCookie, remember: bool) -> None:
+    """Set the cookie: the comment ids always; name, email and website only when asked to.
+
+    Remembered details keep the cookie for a year; otherwise it ends with the browser session.
+    """
+    payload: dict[str, object] = {"ids": cookie.comment_ids[-MAX_REMEMBERED_IDS:]}
+    if remember:
+        payload.update(name=cookie.name, email=cookie.email, url=cookie.url)
+    response.set_cookie(
+        COMMENTER_COOKIE,
+        _serializer("commenter-cookie").dumps(payload),
+        max_age=COMMENTER_COOKIE_MAX_AGE if remember else None,
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        samesite="Lax",
+        path="/",
+    )
+
+
+def form_stamp() -> str:
+    """A signed "the form was rendered now" value for the hidden field."""
+    return _serializer("comment-form-stamp").dumps(time.time())
+
+
+def seconds_since_stamp(stamp: str | None) -> float | None:
+    """Seconds since the stamp was made; None if it is missing, forged or from the future."""
+    if not stamp:
+        return None
+    try:
+        rendered = float(_serializer("comment-form-stamp").loads(stamp))
+    except (BadSignature, TypeError, ValueError):
+        return None
+    elapsed = time.time() - rendered
+    return elapsed if elapsed >= 0 else None

@@ -1,0 +1,92 @@
+"""The comment form, with the server-side limits WordPress readers are used to."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+MAX_NAME = 245
+MAX_EMAIL = 100
+MAX_URL = 200
+MAX_COMMENT = 65_525
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _valid_email(form: FlaskForm, field: StringField) -> None:
+    try:
+        validate_email(field.data or "", check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationError("Please enter a valid email address.") from exc
+
+
+def _web_address(form: FlaskForm, field: StringField) -> None:
+    value = field.data or ""
+    if not value:
+        return
+    if "://" not in value and not value.lower().startswith(("javascript:", "data:", "vbscript:")):
+        value = "https://" + value
+        field.data = value
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc or " " in value:
+        raise ValidationError("Please enter a web address starting with http:// or https://.")
+    if len(value) > MAX_URL:
+        raise ValidationError(f"Please keep the web address under {MAX_URL} characters.")
+
+
+def _parent(form: FlaskForm, field: HiddenField) -> None:
+    if field.data and not str(field.data).isdigit():
+        raise ValidationError("The comment you're replying to isn't available.")
+
+
+class CommentForm(FlaskForm):
+    comment = TextAreaField(
+        "Comment",
+        filters=[_strip],
+        validators=[
+            DataRequired("Please write a comment."),
+            Length(
+                max=MAX_COMMENT, message=f"Please keep comments under {MAX_COMMENT:,} characters."
+            ),
+        ],
+    )
+    author = StringField(
+        "Name",
+        filters=[_strip],
+        validators=[
+            DataRequired("Please tell us your name."),
+            Length(max=MAX_NAME, message=f"Please keep your name under {MAX_NAME} characters."),
+        ],
+    )
+    email = StringField(
+        "Email",
+        filters=[_strip],
+        validators=[
+            DataRequired("Please enter your email address."),
+            Length(max=MAX_EMAIL, message=f"Please keep your email under {MAX_EMAIL} characters."),
+            _valid_email,
+        ],
+    )
+    url = StringField(
+        "Website",
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Length(max=MAX_URL, message=f"Please keep the web address under {MAX_URL} characters."),
+            _web_address,
+        ],
+    )
+    remember = BooleanField(
+        "Save my name, email, and website in this browser for the next time I comment."
+    )
+    parent_id = HiddenField(validators=[_parent])
+    # Shown to nobody: a person leaves it empty, a form-filling robot does not.
+    phone = StringField("Leave this field empty", filters=[_strip])
+    # When the form was rendered, signed so it cannot be faked.
+    rendered_at = HiddenField()

@@ -1,0 +1,310 @@
+"""Operations on comments: submitting them and moderating them. Each commits once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from flask import current_app
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from shop.blog.models import Article
+from shop.comments.models import MAX_DEPTH, Comment, CommentStatus
+from shop.comments.policy import PolicySettings, Submission, decide
+from shop.db import utcnow
+from shop.extensions import db
+
+
+class CommentRejected(Exception):
+    """The comment was not stored; the message is shown to the visitor."""
+
+    status_code = 400
+
+
+class DuplicateComment(CommentRejected):
+    status_code = 409
+
+
+class CommentFlood(CommentRejected):
+    status_code = 429
+
+
+class InvalidParent(CommentRejected):
+    status_code = 400
+
+
+@dataclass(frozen=True)
+class CommentInput:
+    body: str
+    author_name: str
+    author_email: str
+    author_url: str
+    parent_id: int | None
+    honeypot: str
+    seconds_since_render: float | None
+
+
+@dataclass(frozen=True)
+class Visitor:
+    ip_address: str | None
+    user_agent: str | None
+    # Comment ids named by the visitor's signed commenter cookie.
+    cookie_comment_ids: tuple[int, ...] = ()
+
+
+def policy_settings() -> PolicySettings:
+    config = current_app.config
+    return PolicySettings(
+        max_links=config["COMMENT_MAX_LINKS"],
+        moderation_words=tuple(config["COMMENT_MODERATION_WORDS"]),
+        blocklist_words=tuple(config["COMMENT_BLOCKLIST_WORDS"]),
+        blocklist_emails=tuple(config["COMMENT_BLOCKLIST_EMAILS"]),
+        blocklist_ips=tuple(config["COMMENT_BLOCKLIST_IPS"]),
+        close_after_days=config["COMMENT_CLOSE_AFTER_DAYS"],
+        min_seconds=config["COMMENT_MIN_SECONDS"],
+    )
+
+
+def _fingerprint(email: str, body: str) -> str:
+    return hashlib.sha256(f"{email}\n{body.strip()}".encode()).hexdigest()
+
+
+def submit_comment(article: Article, data: CommentInput, visitor: Visitor) -> Comment:
+    """Store a visitor's comment with the status the moderation policy gives it. Commits.
+
+    Raises InvalidParent (400), DuplicateComment (409) or CommentFlood (429); nothing is stored
+    then.
+    """
+    email = data.author_email.strip().lower()
+    now = utcnow()
+    parent = _reply_parent(article, data.parent_id)
+    fingerprint = _fingerprint(email, data.body)
+
+    duplicate = db.session.scalar(
+        select(Comment.id).where(
+            Comment.article_id == article.id, Comment.fingerprint == fingerprint
+        )
+    )
+    if duplicate is not None:
+        raise DuplicateComment("You've already posted that comment.")
+
+    flood_since = now - timedelta(seconds=current_app.config["COMMENT_FLOOD_SECONDS"])
+    same_sender = [Comment.author_email == email]
+    if visitor.ip_address:
+        same_sender.append(Comment.ip_address == visitor.ip_address)
+    recent = db.session.scalar(
+        select(Comment.id).where(Comment.created_at >= flood_since, or_(*same_sender)).limit(1)
+    )
+    if recent is not None:
+        raise CommentFlood(
+            "You're commenting too quickly. Please wait a few seconds and try again."
+        )
+
+    proven = bool(visitor.cookie_comment_ids) and (
+        db.session.scalar(
+            select(Comment.id)
+            .where(
+                Comment.id.in_(visitor.cookie_comment_ids),
+                Comment.author_email == email,
+                Comment.status == CommentStatus.APPROVED,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+    claims_known = not proven and (
+        db.session.scalar(
+            select(Comment.id)
+            .where(
+                Comment.author_email == email,
+                func.lower(Comment.author_name) == data.author_name.strip().lower(),
+                Comment.status == CommentStatus.APPROVED,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+    decision = decide(
+        Submission(
+            body=data.body,
+            author_name=data.author_name,
+            author_email=email,
+            author_url=data.author_url,
+            ip_address=visitor.ip_address,
+            now=now,
+            article_published_at=article.published_at,
+            seconds_since_render=data.seconds_since_render,
+            honeypot=data.honeypot,
+            proven_returning_commenter=proven,
+            claims_known_identity=claims_known,
+        ),
+        policy_settings(),
+    )
+
+    comment = Comment(
+        article_id=article.id,
+        parent_id=parent.id if parent else None,
+        depth=parent.depth + 1 if parent else 0,
+        author_name=data.author_name.strip(),
+        author_email=email,
+        author_url=data.author_url.strip(),
+        body=data.body.strip(),
+        status=decision.status,
+        status_reasons=list(decision.reasons),
+        fingerprint=fingerprint,
+        ip_address=visitor.ip_address,
+        user_agent=(visitor.user_agent or "")[:255] or None,
+        created_at=now,
+    )
+    _attach_thread(comment, parent)
+    db.session.add(comment)
+    try:
+        db.session.flush()
+        if comment.thread_id is None:
+            comment.thread_id = comment.id
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise DuplicateComment("You've already posted that comment.") from exc
+    return comment
+
+
+def _reply_parent(article: Article, parent_id: int | None) -> Comment | None:
+    """The comment being replied to. Replies below the deepest level join their parent's level."""
+    if parent_id is None:
+        return None
+    parent = db.session.get(Comment, parent_id)
+    if parent is None or parent.article_id != article.id or parent.status != CommentStatus.APPROVED:
+        raise InvalidParent("The comment you're replying to isn't available.")
+    while parent.depth >= MAX_DEPTH and parent.parent_id is not None:
+        parent = db.session.get(Comment, parent.parent_id)
+        assert parent is not None
+    return parent
+
+
+def _attach_thread(comment: Comment, parent: Comment | None) -> None:
+    comment.thread_id = parent.thread_id if parent else None
+
+
+class ModerationAction(StrEnum):
+    APPROVE = "approve"
+    UNAPPROVE = "unapprove"
+    SPAM = "spam"
+    TRASH = "trash"
+    RESTORE = "restore"
+    DELETE = "delete"
+
+
+_TARGET_STATUS = {
+    ModerationAction.APPROVE: CommentStatus.APPROVED,
+    ModerationAction.UNAPPROVE: CommentStatus.PENDING,
+    ModerationAction.SPAM: CommentStatus.SPAM,
+    ModerationAction.TRASH: CommentStatus.TRASH,
+}
+
+
+def moderate(comment_ids: Iterable[int], action: ModerationAction, admin_email: str) -> int:
+    """Apply one moderation action to the given comments. Commits; returns how many changed."""
+    ids = sorted(set(comment_ids))
+    if not ids:
+        return 0
+    if action is ModerationAction.DELETE:
+        # Replies go with their parent (ON DELETE CASCADE), so the thread never dangles.
+        result = db.session.execute(delete(Comment).where(Comment.id.in_(ids)))
+        db.session.commit()
+        return result.rowcount or 0
+
+    comments = db.session.scalars(select(Comment).where(Comment.id.in_(ids))).all()
+    changed = 0
+    stamp = utcnow().strftime("%Y-%m-%d %H:%M UTC")
+    for comment in comments:
+        if action is ModerationAction.RESTORE:
+            if comment.status not in (CommentStatus.TRASH, CommentStatus.SPAM):
+                continue
+            target = (
+                comment.status_before_trash
+                if comment.status == CommentStatus.TRASH and comment.status_before_trash
+                else CommentStatus.PENDING
+            )
+        else:
+            target = _TARGET_STATUS[action]
+        if comment.status == target:
+            continue
+        if target == CommentStatus.TRASH:
+            comment.status_before_trash = comment.status
+        comment.status = target
+        comment.status_reasons = [
+            *comment.status_reasons,
+            f"{target.value.capitalize()} by {admin_email} on {stamp}",
+        ]
+        changed += 1
+    db.session.commit()
+    return changed
+
+
+def edit_comment_text(comment: Comment, body: str, admin_email: str) -> None:
+    """Replace a comment's text (an admin's edit). Commits."""
+    body = body.strip()
+    if not body:
+        raise CommentRejected("A comment can't be empty.")
+    comment.body = body
+    comment.status_reasons = [
+        *comment.status_reasons,
+        f"Text edited by {admin_email} on {utcnow().strftime('%Y-%m-%d %H:%M UTC')}",
+    ]
+    db.session.commit()
+
+
+def approve_and_reply(comment: Comment, body: str, admin_email: str, display_name: str) -> Comment:
+    """Approve a comment and post the admin's reply under it, approved at once. Commits."""
+    body = body.strip()
+    if not body:
+        raise CommentRejected("Write a reply first.")
+    now = utcnow()
+    if comment.status != CommentStatus.APPROVED:
+        comment.status = CommentStatus.APPROVED
+        comment.status_reasons = [
+            *comment.status_reasons,
+            f"Approved by {admin_email} on {now.strftime('%Y-%m-%d %H:%M UTC')}",
+        ]
+    parent = comment
+    while parent.depth >= MAX_DEPTH and parent.parent_id is not None:
+        grand = db.session.get(Comment, parent.parent_id)
+        assert grand is not None
+        parent = grand
+    reply = Comment(
+        article_id=comment.article_id,
+        parent_id=parent.id,
+        thread_id=parent.thread_id or parent.id,
+        depth=parent.depth + 1,
+        author_name=display_name,
+        author_email=admin_email,
+        author_url="",
+        body=body,
+        status=CommentStatus.APPROVED,
+        status_reasons=[f"Reply by admin {admin_email}"],
+        is_staff_reply=True,
+        created_at=now,
+    )
+    db.session.add(reply)
+    db.session.commit()
+    return reply
+
+
+def purge_comment_ips(now: datetime, retention_days: int) -> int:
+    """Forget the IP address and browser of comments older than the retention period. Commits."""
+    cutoff = now - timedelta(days=retention_days)
+    result = db.session.execute(
+        update(Comment)
+        .where(
+            Comment.created_at < cutoff,
+            or_(Comment.ip_address.is_not(None), Comment.user_agent.is_not(None)),
+        )
+        .values(ip_address=None, user_agent=None)
+    )
+    db.session.commit()
+    return result.rowcount or 0

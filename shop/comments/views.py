@@ -1,0 +1,97 @@
+"""Posting a comment on an article."""
+
+from __future__ import annotations
+
+import math
+
+from flask import Blueprint, Response, current_app, redirect, request, session, url_for
+from sqlalchemy import func
+
+from shop.blog.queries import published_article
+from shop.blog.views import OWN_COMMENTS_SESSION_KEY, render_article
+from shop.comments.cookies import read_commenter_cookie, seconds_since_stamp, write_commenter_cookie
+from shop.comments.forms import CommentForm
+from shop.comments.models import Comment, CommentStatus
+from shop.comments.queries import COMMENTS_PER_PAGE, approved_top_level
+from shop.comments.rendering import avatar_colour, comment_html, initials
+from shop.comments.services import CommentInput, CommentRejected, Visitor, submit_comment
+from shop.db import utcnow
+from shop.extensions import client_ip, csrf, db, limiter
+
+bp = Blueprint("comments", __name__)
+
+MAX_OWN_COMMENTS_IN_SESSION = 50
+
+
+def _comment_rate_limit() -> str:
+    return current_app.config["COMMENT_RATE_LIMIT"]
+
+
+@bp.post("/blog/<slug>/comments")
+@limiter.limit(_comment_rate_limit, methods=["POST"])
+# The form checks its own CSRF token in validate(), so a stale token re-renders the form with
+# the visitor's text kept instead of throwing it away on a bare error page.
+@csrf.exempt
+def post(slug: str) -> Response:
+    article = db.one_or_404(published_article(slug, utcnow()))
+    form = CommentForm()
+    if not form.validate():
+        return render_article(article, form, status=400)
+
+    cookie = read_commenter_cookie()
+    try:
+        comment = submit_comment(
+            article,
+            CommentInput(
+                body=form.comment.data or "",
+                author_name=form.author.data or "",
+                author_email=form.email.data or "",
+                author_url=form.url.data or "",
+                parent_id=int(form.parent_id.data) if form.parent_id.data else None,
+                honeypot=form.phone.data or "",
+                seconds_since_render=seconds_since_stamp(form.rendered_at.data),
+            ),
+            Visitor(
+                ip_address=client_ip(),
+                user_agent=request.user_agent.string,
+                cookie_comment_ids=tuple(cookie.comment_ids),
+            ),
+        )
+    except CommentRejected as rejection:
+        return render_article(
+            article, form, status=rejection.status_code, form_message=str(rejection)
+        )
+
+    own = [*session.get(OWN_COMMENTS_SESSION_KEY, []), comment.id]
+    session[OWN_COMMENTS_SESSION_KEY] = own[-MAX_OWN_COMMENTS_IN_SESSION:]
+
+    page = _page_of_thread(comment)
+    response = redirect(
+        url_for("blog.article", slug=article.slug, page=page if page > 1 else None)
+        + f"#comment-{comment.id}",
+        code=303,
+    )
+    cookie.comment_ids.append(comment.id)
+    cookie.name, cookie.email, cookie.url = (
+        comment.author_name,
+        comment.author_email,
+        comment.author_url,
+    )
+    write_commenter_cookie(response, cookie, remember=bool(form.remember.data))
+    return response
+
+
+def _page_of_thread(comment: Comment) -> int:
+    """The page of approved top-level comments where this comment is shown."""
+    approved = approved_top_level(comment.article_id).with_only_columns(func.count()).order_by(None)
+    if comment.parent_id is None and comment.status != CommentStatus.APPROVED:
+        # The author's own held comment is listed after the approved ones, on the last page.
+        total = db.session.scalar(approved) or 0
+        return max(1, math.ceil(total / COMMENTS_PER_PAGE))
+    before = db.session.scalar(approved.where(Comment.id < (comment.thread_id or comment.id))) or 0
+    return before // COMMENTS_PER_PAGE + 1
+
+
+bp.add_app_template_filter(comment_html, "comment_html")
+bp.add_app_template_filter(initials, "initials")
+bp.add_app_template_filter(avatar_colour, "avatar_colour")

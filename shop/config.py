@@ -1,0 +1,134 @@
+"""Settings read from the environment when the app factory runs.
+
+`load_settings()` returns a plain dict of Flask config keys. In production a missing or weak
+secret, or a SQLite database chosen by accident, stops start-up with a clear message; in
+development a random secret is generated once and kept in the instance folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+WEAK_SECRETS = {"", "dev", "secret", "changeme", "change-me", "please-change-me", "development"}
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a shop that can start safely."""
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name).lower()
+    if not raw:
+        return default
+    return raw in {"1", "true", "yes", "on"}
+
+
+def _list(name: str, default: str = "") -> tuple[str, ...]:
+    raw = os.environ.get(name, default)
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _development_secret(instance_path: Path) -> str:
+    """Generate a random secret once and keep it in the instance folder."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(instance_path: Path) -> dict[str, object]:
+    """Read every setting from the environment (and `.env` when present)."""
+    load_dotenv(override=False)
+    env = _env("SHOP_ENV", "development").lower()
+    if env not in {"development", "production", "testing"}:
+        raise ConfigError(f"SHOP_ENV must be development, production or testing, got {env!r}")
+    production = env == "production"
+
+    secret = _env("SECRET_KEY")
+    if production:
+        if secret.lower() in WEAK_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                "SECRET_KEY is missing or weak. In production set SECRET_KEY to a random value of "
+                f"at least {MIN_SECRET_LENGTH} characters, e.g. "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+    elif not secret and env == "testing":
+        secret = secrets.token_urlsafe(48)
+    elif not secret:
+        secret = _development_secret(instance_path)
+
+    database_url = _env("DATABASE_URL") or f"sqlite:///{instance_path / 'shop.sqlite3'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+
+    site_url = (_env("SITE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    ratelimit_storage = _env("RATELIMIT_STORAGE_URI") or "memory://"
+    if production and ratelimit_storage == "memory://":
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI must point at shared storage in production "
+            "(e.g. redis://127.0.0.1:6379/0); per-process memory limits are easy to bypass."
+        )
+
+    return {
+        "SHOP_ENV": env,
+        "DEBUG": False,
+        "TESTING": env == "testing",
+        "SECRET_KEY": secret,
+        "SITE_URL": site_url,
+        "SITE_NAME": _env("SITE_NAME") or "MuscleBox",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "WTF_CSRF_TIME_LIMIT": 60 * 60 * 4,
+        "RATELIMIT_STORAGE_URI": ratelimit_storage,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0),
+        # Comments and their moderation policy.
+        "COMMENT_MAX_LINKS": _int("COMMENT_MAX_LINKS", 2),
+        "COMMENT_MODERATION_WORDS": _list("COMMENT_MODERATION_WORDS"),
+        "COMMENT_BLOCKLIST_WORDS": _list("COMMENT_BLOCKLIST_WORDS"),
+        "COMMENT_BLOCKLIST_EMAILS": _list("COMMENT_BLOCKLIST_EMAILS"),
+        "COMMENT_BLOCKLIST_IPS": _list("COMMENT_BLOCKLIST_IPS"),
+        "COMMENT_CLOSE_AFTER_DAYS": _int("COMMENT_CLOSE_AFTER_DAYS", 0),
+        "COMMENT_MIN_SECONDS": _int("COMMENT_MIN_SECONDS", 3),
+        "COMMENT_FLOOD_SECONDS": _int("COMMENT_FLOOD_SECONDS", 15),
+        "COMMENT_RATE_LIMIT": _env("COMMENT_RATE_LIMIT") or "5 per minute;30 per hour",
+        "COMMENT_IP_RETENTION_DAYS": _int("COMMENT_IP_RETENTION_DAYS", 30),
+        "ADMIN_LOGIN_RATE_LIMIT": _env("ADMIN_LOGIN_RATE_LIMIT") or "10 per minute;50 per hour",
+        # Payments (used by the billing domain).
+        "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY"),
+        "STRIPE_WEBHOOK_SECRET": _list("STRIPE_WEBHOOK_SECRET"),
+        "STRIPE_API_BASE": _env("STRIPE_API_BASE"),
+    }

@@ -1,0 +1,77 @@
+"""Home page, health check and the headers every response carries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Response, current_app, jsonify, render_template
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from shop.blog.queries import published_articles
+from shop.catalog.queries import active_boxes
+from shop.db import utcnow
+from shop.extensions import db, limiter
+from shop.urls import absolute_url
+
+bp = Blueprint("site", __name__)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; base-uri 'self'; "
+    "object-src 'none'"
+)
+
+
+@bp.get("/")
+def home() -> str:
+    boxes = db.session.scalars(active_boxes()).all()
+    articles = db.session.scalars(published_articles(utcnow()).limit(3)).all()
+    return render_template("site/home.html", boxes=boxes, articles=articles)
+
+
+@bp.get("/healthz")
+@limiter.exempt
+def healthz() -> tuple[Response, int]:
+    """200 when the database answers, 503 when it does not."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.exception("health check: database unavailable")
+        return jsonify(status="error", database="unavailable"), 503
+    return jsonify(status="ok", database="ok"), 200
+
+
+@bp.after_app_request
+def security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    if current_app.config["SHOP_ENV"] == "production":
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+@bp.app_context_processor
+def site_globals() -> dict[str, object]:
+    return {
+        "site_name": current_app.config["SITE_NAME"],
+        "site_url": current_app.config["SITE_URL"],
+        "current_year": utcnow().year,
+        "absolute_url": absolute_url,
+    }
+
+
+@bp.app_template_filter("long_date")
+def long_date(value: datetime) -> str:
+    """24 November 2026 (Australian order)."""
+    return f"{value.day} {value:%B %Y}"
+
+
+@bp.app_template_filter("aud")
+def aud(cents: int) -> str:
+    """Format integer cents as Australian dollars: 4995 → "$49.95"."""
+    dollars, remainder = divmod(int(cents), 100)
+    return f"${dollars:,}.{remainder:02d}"

@@ -1,0 +1,114 @@
+"""Fixtures: an app with a fresh schema per test, clients, the CLI runner, a signed-in admin.
+
+The database comes from TEST_DATABASE_URL (default: SQLite in memory), so the same suite runs on
+SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from shop import create_app
+from shop.extensions import db
+from tests.builders import make_admin
+from tests.helpers import csrf_token
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+IS_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+
+ADMIN_EMAIL = "coach@musclebox.test"
+ADMIN_PASSWORD = "correct horse battery staple"
+
+TEST_SETTINGS = {
+    "SHOP_ENV": "testing",
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-that-is-long-enough-for-the-shop",
+    "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL,
+    "SITE_URL": "http://shop.test",
+    "SERVER_NAME": None,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    # Individual tests switch these rules back on to test them.
+    "COMMENT_MIN_SECONDS": 0,
+    "COMMENT_FLOOD_SECONDS": 0,
+    "COMMENT_RATE_LIMIT": "1000 per minute",
+    "ADMIN_LOGIN_RATE_LIMIT": "1000 per minute",
+}
+
+
+class ShopTestClient(FlaskClient):
+    """Runs every request in its own app context — its own `g` and database session — as a
+    real server does, so two clients in one test never share a CSRF token or a signed-in user.
+    Afterwards the test's own session is expired, so it reads what the request wrote."""
+
+    def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
+class ShopCliRunner(FlaskCliRunner):
+    def invoke(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        result = contextvars.Context().run(super().invoke, *args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return result
+
+
+def build_app(**overrides: object) -> Flask:
+    app = create_app({**TEST_SETTINGS, **overrides})
+    app.test_client_class = ShopTestClient
+    app.test_cli_runner_class = ShopCliRunner
+    return app
+
+
+@pytest.fixture
+def app_settings() -> dict[str, object]:
+    """Override settings for one test: `@pytest.mark.parametrize` or a fixture override."""
+    return {}
+
+
+@pytest.fixture
+def app(app_settings: dict[str, object]) -> Iterator[Flask]:
+    app = build_app(**app_settings)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def admin_client(app: Flask) -> FlaskClient:
+    """A client signed in as an admin through the real login form."""
+    make_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+    client = app.test_client()
+    response = client.post(
+        "/admin/login",
+        data={
+            "email": ADMIN_EMAIL,
+            "password": ADMIN_PASSWORD,
+            "csrf_token": csrf_token(client, "/admin/login"),
+        },
+    )
+    assert response.status_code in (302, 303), response.get_data(as_text=True)
+    return client

@@ -1,0 +1,54 @@
+"""Small helpers for driving pages the way a browser does."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from flask.testing import FlaskClient
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_STAMP = re.compile(r'name="rendered_at"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """GET a page and return the CSRF token from its form."""
+    page = client.get(path)
+    assert page.status_code == 200, (path, page.status_code)
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, f"no csrf_token on {path}"
+    return html.unescape(match.group(1))
+
+
+def comment_form(client: FlaskClient, slug: str, **fields: str) -> dict[str, str]:
+    """The comment form of an article as a browser would submit it, with `fields` filled in."""
+    page = client.get(f"/blog/{slug}").get_data(as_text=True)
+    token = _CSRF.search(page)
+    stamp = _STAMP.search(page)
+    assert token and stamp, "the article page has no comment form"
+    data = {
+        "csrf_token": html.unescape(token.group(1)),
+        "rendered_at": html.unescape(stamp.group(1)),
+        "comment": "Great tips, thanks!",
+        "author": "Sam Reader",
+        "email": "sam@example.com",
+        "url": "",
+        "phone": "",
+    }
+    data.update(fields)
+    return data
+
+
+def post_comment(client: FlaskClient, slug: str, **fields: str):  # type: ignore[no-untyped-def]
+    return client.post(f"/blog/{slug}/comments", data=comment_form(client, slug, **fields))
+
+
+def text_of(response) -> str:  # type: ignore[no-untyped-def]
+    """The response body with HTML entities decoded, for asserting on visible text."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def visible_text(response) -> str:  # type: ignore[no-untyped-def]
+    """What a reader sees: tags removed, entities decoded, whitespace collapsed."""
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", response.get_data(as_text=True), flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).replace(" *", " *")

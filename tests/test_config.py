@@ -1,0 +1,79 @@
+"""Settings come from the environment when the factory runs; production refuses weak secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from shop.config import ConfigError, load_settings
+
+STRONG = "x" * 48
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in ("SHOP_ENV", "SECRET_KEY", "DATABASE_URL", "RATELIMIT_STORAGE_URI", "SITE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("shop.config.load_dotenv", lambda **kwargs: None)
+
+
+@pytest.mark.parametrize("secret", [None, "", "dev", "changeme", "short-but-not-empty"])
+def test_production_refuses_a_missing_or_weak_secret(monkeypatch, tmp_path, secret):
+    monkeypatch.setenv("SHOP_ENV", "production")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+    if secret is not None:
+        monkeypatch.setenv("SECRET_KEY", secret)
+    with pytest.raises(ConfigError, match="SECRET_KEY is missing or weak"):
+        load_settings(tmp_path)
+
+
+def test_production_refuses_memory_rate_limits(monkeypatch, tmp_path):
+    monkeypatch.setenv("SHOP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", STRONG)
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI"):
+        load_settings(tmp_path)
+
+
+def test_production_with_strong_secret_starts(monkeypatch, tmp_path):
+    monkeypatch.setenv("SHOP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", STRONG)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("DATABASE_URL", "postgres://shop@db/shop")
+    settings = load_settings(tmp_path)
+    assert settings["SECRET_KEY"] == STRONG
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://shop@db/shop"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_development_generates_a_secret_once_and_keeps_it(tmp_path):
+    first = load_settings(tmp_path)["SECRET_KEY"]
+    second = load_settings(tmp_path)["SECRET_KEY"]
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_defaults(tmp_path):
+    settings = load_settings(tmp_path)
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'shop.sqlite3'}"
+    assert settings["MAX_CONTENT_LENGTH"] == 1024 * 1024
+    assert settings["COMMENT_IP_RETENTION_DAYS"] == 30
+    assert settings["COMMENT_CLOSE_AFTER_DAYS"] == 0
+    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_lists_and_numbers_are_parsed(monkeypatch, tmp_path):
+    monkeypatch.setenv("COMMENT_MODERATION_WORDS", " casino, pills ,,")
+    monkeypatch.setenv("COMMENT_MAX_LINKS", "4")
+    settings = load_settings(tmp_path)
+    assert settings["COMMENT_MODERATION_WORDS"] == ("casino", "pills")
+    assert settings["COMMENT_MAX_LINKS"] == 4
+
+
+def test_bad_numbers_and_modes_fail_clearly(monkeypatch, tmp_path):
+    monkeypatch.setenv("COMMENT_MAX_LINKS", "lots")
+    with pytest.raises(ConfigError, match="COMMENT_MAX_LINKS must be a whole number"):
+        load_settings(tmp_path)
+    monkeypatch.delenv("COMMENT_MAX_LINKS")
+    monkeypatch.setenv("SHOP_ENV", "staging")
+    with pytest.raises(ConfigError, match="SHOP_ENV must be"):
+        load_settings(tmp_path)
