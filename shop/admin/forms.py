@@ -1,0 +1,82 @@
+"""Forms of the admin area: signing in, moderating comments, editing and replying."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length
+
+from shop.comments.forms import MAX_COMMENT
+from shop.comments.services import ModerationAction
+
+ACTION_LABELS: dict[ModerationAction, str] = {
+    ModerationAction.APPROVE: "Approve",
+    ModerationAction.UNAPPROVE: "Unapprove",
+    ModerationAction.SPAM: "Mark as spam",
+    ModerationAction.TRASH: "Move to trash",
+    ModerationAction.RESTORE: "Restore",
+    ModerationAction.DELETE: "Delete permanently",
+}
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        filters=[_strip],
+        validators=[DataRequired("Please enter your email address."), Length(max=254)],
+        render_kw={"autocomplete": "username", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Please enter your password."), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class ModerateForm(FlaskForm):
+    """One action for one comment (the id is in the URL)."""
+
+    # The select is drawn by the template (each tab offers its own actions); this checks it.
+    action = StringField(
+        "Action",
+        validators=[
+            InputRequired("Choose an action."),
+            AnyOf([action.value for action in ModerationAction], "That isn't an action we know."),
+        ],
+    )
+
+    @property
+    def moderation_action(self) -> ModerationAction:
+        return ModerationAction(self.action.data)
+
+
+class BulkModerateForm(ModerateForm):
+    """One action for the comments ticked in the list."""
+
+    ids = SelectMultipleField("Comments", coerce=int, validate_choice=False)
+
+
+class CommentTextForm(FlaskForm):
+    body = TextAreaField(
+        "Comment text",
+        filters=[_strip],
+        validators=[
+            DataRequired("A comment can't be empty."),
+            Length(max=MAX_COMMENT, message=f"Please keep it under {MAX_COMMENT:,} characters."),
+        ],
+    )
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(
+        "Your reply",
+        filters=[_strip],
+        validators=[
+            DataRequired("Write a reply first."),
+            Length(max=MAX_COMMENT, message=f"Please keep it under {MAX_COMMENT:,} characters."),
+        ],
+    )

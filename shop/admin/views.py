@@ -1,0 +1,303 @@
+"""The admin area: signing in and out, the dashboard and comment moderation.
+
+Every view of the blueprint is guarded once, in `require_admin` (before_request); only the
+sign-in page is open. Admin pages are never cached and never indexed.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+
+from shop.accounts.services import authenticate_admin
+from shop.admin.forms import (
+    ACTION_LABELS,
+    BulkModerateForm,
+    CommentTextForm,
+    LoginForm,
+    ModerateForm,
+    ReplyForm,
+)
+from shop.comments.models import Comment, CommentStatus
+from shop.comments.queries import comments_with_status, pending_count, status_counts
+from shop.comments.services import (
+    CommentRejected,
+    ModerationAction,
+    approve_and_reply,
+    edit_comment_text,
+    moderate,
+)
+from shop.extensions import db, limiter
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+OPEN_ENDPOINTS = frozenset({"admin.login"})
+COMMENTS_PER_ADMIN_PAGE = 50
+LOGIN_FAILED = "That email and password don't match an admin account."
+
+TAB_LABELS: dict[CommentStatus, str] = {
+    CommentStatus.PENDING: "Pending",
+    CommentStatus.APPROVED: "Approved",
+    CommentStatus.SPAM: "Spam",
+    CommentStatus.TRASH: "Trash",
+}
+
+# The actions offered in each tab, in the order they are shown (WordPress's choice).
+TAB_ACTIONS: dict[CommentStatus, tuple[ModerationAction, ...]] = {
+    CommentStatus.PENDING: (
+        ModerationAction.APPROVE,
+        ModerationAction.SPAM,
+        ModerationAction.TRASH,
+    ),
+    CommentStatus.APPROVED: (
+        ModerationAction.UNAPPROVE,
+        ModerationAction.SPAM,
+        ModerationAction.TRASH,
+    ),
+    CommentStatus.SPAM: (ModerationAction.RESTORE, ModerationAction.DELETE),
+    CommentStatus.TRASH: (ModerationAction.RESTORE, ModerationAction.DELETE),
+}
+
+
+def _login_rate_limit() -> str:
+    return current_app.config["ADMIN_LOGIN_RATE_LIMIT"]
+
+
+@bp.before_request
+def require_admin() -> Response | None:
+    """Send anyone who is not a signed-in admin to the sign-in page."""
+    if request.endpoint in OPEN_ENDPOINTS or current_user.is_authenticated:
+        return None
+    next_path = None
+    if request.method == "GET":
+        next_path = request.full_path.rstrip("?")
+        flash("Please sign in to see that page.", "info")
+    return redirect(url_for("admin.login", next=next_path), code=303)
+
+
+@bp.after_request
+def private_headers(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.vary.add("Cookie")
+    return response
+
+
+@bp.context_processor
+def admin_globals() -> dict[str, object]:
+    if not current_user.is_authenticated:
+        return {}
+    return {
+        "admin_pending_count": db.session.scalar(pending_count()) or 0,
+        "tab_labels": TAB_LABELS,
+        "action_labels": ACTION_LABELS,
+    }
+
+
+def _safe_next(target: str | None) -> str | None:
+    """`target` when it is a path inside the admin area, else None (no open redirect)."""
+    if not target or "\\" in target or any(ord(char) < 32 for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    if parts.path != "/admin" and not parts.path.startswith("/admin/"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"])
+def login() -> Response | tuple[str, int] | str:
+    next_path = _safe_next(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_path or url_for("admin.dashboard"), code=303)
+    form = LoginForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("admin/login.html", form=form, next_path=next_path), 400
+        admin = authenticate_admin(form.email.data or "", form.password.data or "")
+        if admin is None:
+            form.password.data = ""
+            return render_template(
+                "admin/login.html", form=form, next_path=next_path, login_error=LOGIN_FAILED
+            )
+        _renew_session()
+        login_user(admin)
+        return redirect(next_path or url_for("admin.dashboard"), code=303)
+    return render_template("admin/login.html", form=form, next_path=next_path)
+
+
+def _renew_session() -> None:
+    """Start a fresh session: nothing planted or stored before signing in (or out) survives."""
+    session.clear()
+    # Flask-WTF caches the signed CSRF token in `g`; it belongs to the session just cleared.
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    logout_user()
+    _renew_session()
+    flash("You've signed out.", "success")
+    return redirect(url_for("admin.login"), code=303)
+
+
+@bp.get("/")
+def dashboard() -> str:
+    counts = _status_counts()
+    return render_template("admin/dashboard.html", counts=counts)
+
+
+def _status_counts() -> dict[CommentStatus, int]:
+    counts = dict.fromkeys(CommentStatus, 0)
+    for status, number in db.session.execute(status_counts()):
+        counts[CommentStatus(status)] = number
+    return counts
+
+
+def _tab(raw: str | None) -> CommentStatus:
+    try:
+        return CommentStatus(raw or CommentStatus.PENDING)
+    except ValueError:
+        abort(404)
+
+
+@bp.get("/comments")
+def comments() -> Response | str:
+    status = _tab(request.args.get("status"))
+    page = db.paginate(
+        comments_with_status(status),
+        per_page=COMMENTS_PER_ADMIN_PAGE,
+        max_per_page=COMMENTS_PER_ADMIN_PAGE,
+        error_out=False,
+    )
+    if not page.items and page.page > 1:
+        # The last comments of a page were just moderated away: show the last page there is.
+        return redirect(_comments_url(status, page.pages or 1), code=303)
+    return render_template(
+        "admin/comments.html",
+        status=status,
+        page=page,
+        counts=_status_counts(),
+        actions=TAB_ACTIONS[status],
+        bulk_form=BulkModerateForm(),
+        action_form=ModerateForm(),
+        reply_form=ReplyForm(),
+    )
+
+
+def _comments_url(status: CommentStatus, page: int) -> str:
+    return url_for(
+        "admin.comments",
+        status=status.value,
+        page=page if page > 1 else None,
+    )
+
+
+def _return_url(default: CommentStatus = CommentStatus.PENDING) -> str:
+    """Back to the tab and page the admin came from (given in the query string)."""
+    try:
+        status = CommentStatus(request.args.get("status", default))
+    except ValueError:
+        status = default
+    page = request.args.get("page", 1, type=int) or 1
+    return _comments_url(status, max(page, 1))
+
+
+def _done_message(action: ModerationAction, changed: int) -> str:
+    noun = "comment" if changed == 1 else "comments"
+    if changed == 0:
+        return "Nothing changed: those comments were already there."
+    past = {
+        ModerationAction.APPROVE: "approved",
+        ModerationAction.UNAPPROVE: "unapproved",
+        ModerationAction.SPAM: "marked as spam",
+        ModerationAction.TRASH: "moved to the trash",
+        ModerationAction.RESTORE: "restored",
+        ModerationAction.DELETE: "deleted permanently",
+    }[action]
+    return f"{changed} {noun} {past}."
+
+
+@bp.post("/comments/<int:comment_id>/moderate")
+def moderate_one(comment_id: int) -> Response:
+    comment = db.get_or_404(Comment, comment_id)
+    form = ModerateForm()
+    if not form.validate():
+        abort(400, "That isn't an action we know.")
+    action = form.moderation_action
+    changed = moderate([comment.id], action, current_user.email)
+    flash(_done_message(action, changed), "success")
+    return redirect(_return_url(), code=303)
+
+
+@bp.post("/comments/bulk")
+def moderate_bulk() -> Response:
+    form = BulkModerateForm()
+    if not form.validate():
+        abort(400, "Choose one of the listed actions and tick the comments to apply it to.")
+    if not form.ids.data:
+        flash("Select at least one comment first. Nothing was changed.", "error")
+        return redirect(_return_url(), code=303)
+    action = form.moderation_action
+    changed = moderate(form.ids.data, action, current_user.email)
+    flash(_done_message(action, changed), "success")
+    return redirect(_return_url(), code=303)
+
+
+@bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+def edit_comment(comment_id: int) -> Response | tuple[str, int] | str:
+    comment = db.get_or_404(Comment, comment_id)
+    form = CommentTextForm(data={"body": comment.body} if request.method == "GET" else None)
+    if request.method == "POST":
+        if form.validate():
+            try:
+                edit_comment_text(comment, form.body.data or "", current_user.email)
+            except CommentRejected as rejection:
+                form.body.errors = [*form.body.errors, str(rejection)]
+            else:
+                flash(f"The comment by {comment.author_name} was saved.", "success")
+                return redirect(_return_url(comment.status), code=303)
+        return render_template("admin/edit_comment.html", comment=comment, form=form), 400
+    return render_template("admin/edit_comment.html", comment=comment, form=form)
+
+
+@bp.route("/comments/<int:comment_id>/reply", methods=["GET", "POST"])
+def reply(comment_id: int) -> Response | tuple[str, int] | str:
+    comment = db.get_or_404(Comment, comment_id)
+    form = ReplyForm()
+    if request.method == "POST":
+        if form.validate():
+            try:
+                approve_and_reply(
+                    comment, form.body.data or "", current_user.email, _reply_display_name()
+                )
+            except CommentRejected as rejection:
+                form.body.errors = [*form.body.errors, str(rejection)]
+            else:
+                flash(
+                    f"The comment by {comment.author_name} is approved and your reply is live.",
+                    "success",
+                )
+                return redirect(_return_url(), code=303)
+        return render_template("admin/reply.html", comment=comment, form=form), 400
+    return render_template("admin/reply.html", comment=comment, form=form)
+
+
+def _reply_display_name() -> str:
+    return current_app.config.get("ADMIN_REPLY_NAME") or f"{current_app.config['SITE_NAME']} team"
