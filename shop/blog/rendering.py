@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from html import unescape as html_unescape
 
 import nh3
 from markdown_it import MarkdownIt
@@ -45,9 +46,10 @@ def reading_minutes(source: str) -> int:
 
 def plain_excerpt(source: str, limit: int = 240) -> str:
     """The first paragraph of the Markdown as plain text, cut at a word boundary."""
-    text = nh3.clean(_markdown.render(source), tags=set())
-    first = next((part.strip() for part in text.split("\n") if part.strip()), "")
-    first = re.sub(r"\s+", " ", first)
+    html = _markdown.render(source)
+    paragraph = re.search(r"<p>(.*?)</p>", html, re.DOTALL)
+    text = nh3.clean(paragraph.group(1) if paragraph else html, tags=set())
+    first = re.sub(r"\s+", " ", html_unescape(text)).strip()
     if len(first) <= limit:
         return first
     return first[:limit].rsplit(" ", 1)[0].rstrip(",;:.…") + "…"
