@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectMultipleField, StringField, TextAreaField
+from wtforms import EmailField, PasswordField, SelectMultipleField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length
 
-from shop.comments.forms import MAX_COMMENT
+from shop.comments.forms import comment_text_field, strip_text
 from shop.comments.services import ModerationAction
 
 ACTION_LABELS: dict[ModerationAction, str] = {
@@ -19,14 +19,10 @@ ACTION_LABELS: dict[ModerationAction, str] = {
 }
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
 class LoginForm(FlaskForm):
     email = EmailField(
         "Email",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[DataRequired("Please enter your email address."), Length(max=254)],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
     )
@@ -61,22 +57,8 @@ class BulkModerateForm(ModerateForm):
 
 
 class CommentTextForm(FlaskForm):
-    body = TextAreaField(
-        "Comment text",
-        filters=[_strip],
-        validators=[
-            DataRequired("A comment can't be empty."),
-            Length(max=MAX_COMMENT, message=f"Please keep it under {MAX_COMMENT:,} characters."),
-        ],
-    )
+    body = comment_text_field("Comment text", "A comment can't be empty.")
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField(
-        "Your reply",
-        filters=[_strip],
-        validators=[
-            DataRequired("Write a reply first."),
-            Length(max=MAX_COMMENT, message=f"Please keep it under {MAX_COMMENT:,} characters."),
-        ],
-    )
+    body = comment_text_field("Your reply", "Write a reply first.")

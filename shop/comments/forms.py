@@ -15,8 +15,21 @@ MAX_URL = 200
 MAX_COMMENT = 65_525
 
 
-def _strip(value: str | None) -> str | None:
+def strip_text(value: str | None) -> str | None:
+    """WTForms filter: surrounding white space is never part of what was typed."""
     return value.strip() if isinstance(value, str) else value
+
+
+def comment_text_field(label: str, required_message: str) -> TextAreaField:
+    """A comment body: required, at most MAX_COMMENT characters (WordPress's limit)."""
+    return TextAreaField(
+        label,
+        filters=[strip_text],
+        validators=[
+            DataRequired(required_message),
+            Length(max=MAX_COMMENT, message=f"Please keep it under {MAX_COMMENT:,} characters."),
+        ],
+    )
 
 
 def _valid_email(form: FlaskForm, field: StringField) -> None:
@@ -46,19 +59,10 @@ def _parent(form: FlaskForm, field: HiddenField) -> None:
 
 
 class CommentForm(FlaskForm):
-    comment = TextAreaField(
-        "Comment",
-        filters=[_strip],
-        validators=[
-            DataRequired("Please write a comment."),
-            Length(
-                max=MAX_COMMENT, message=f"Please keep comments under {MAX_COMMENT:,} characters."
-            ),
-        ],
-    )
+    comment = comment_text_field("Comment", "Please write a comment.")
     author = StringField(
         "Name",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[
             DataRequired("Please tell us your name."),
             Length(max=MAX_NAME, message=f"Please keep your name under {MAX_NAME} characters."),
@@ -66,7 +70,7 @@ class CommentForm(FlaskForm):
     )
     email = StringField(
         "Email",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[
             DataRequired("Please enter your email address."),
             Length(max=MAX_EMAIL, message=f"Please keep your email under {MAX_EMAIL} characters."),
@@ -75,7 +79,7 @@ class CommentForm(FlaskForm):
     )
     url = StringField(
         "Website",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[
             Optional(),
             Length(max=MAX_URL, message=f"Please keep the web address under {MAX_URL} characters."),
@@ -87,6 +91,6 @@ class CommentForm(FlaskForm):
     )
     parent_id = HiddenField(validators=[_parent])
     # Shown to nobody: a person leaves it empty, a form-filling robot does not.
-    phone = StringField("Leave this field empty", filters=[_strip])
+    phone = StringField("Leave this field empty", filters=[strip_text])
     # When the form was rendered, signed so it cannot be faked.
     rendered_at = HiddenField()
