@@ -1,0 +1,116 @@
+"""Factory guards, persistence, the testing helper and the CLI commands."""
+
+from pathlib import Path
+
+import pytest
+import stripe
+from click.testing import CliRunner
+
+from shop.stripe_emulator import ProductionRefused, create_emulator_app
+from shop.stripe_emulator.cli import stripe_clock_command, stripe_emulator_command
+from shop.stripe_emulator.testing import RunningEmulator
+
+from .conftest import make_plan
+
+
+def test_refuses_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_ENV", "production")
+    with pytest.raises(ProductionRefused, match="production"):
+        create_emulator_app(deliver_async=False)
+    result = CliRunner().invoke(stripe_emulator_command, ["--port", "0"])
+    assert result.exit_code != 0 and "production" in result.output
+
+
+def test_state_survives_restart(tmp_path: Path) -> None:
+    state = str(tmp_path / "stripe.sqlite3")
+    with RunningEmulator(state_path=state) as first:
+        price = make_plan(first.client(), lookup_key="keep_me")
+        first.advance(days=3)
+        clock = first.emulator.now()
+    with RunningEmulator(state_path=state) as second:
+        stripe_client = second.client()
+        assert stripe_client.v1.prices.retrieve(price.id).lookup_key == "keep_me"
+        assert second.emulator.now() >= clock
+        assert len(stripe_client.v1.events.list().data) == 2
+
+
+def test_client_is_configured(running: RunningEmulator) -> None:
+    stripe_client = running.client()
+    assert isinstance(stripe_client, stripe.StripeClient)
+    assert running.base_url.startswith("http://127.0.0.1:")
+    assert stripe_client.v1.products.list().data == []
+
+
+def test_api_key_can_be_pinned() -> None:
+    app = create_emulator_app(deliver_async=False, api_key="sk_test_only_this")
+    pages = app.test_client()
+    assert (
+        pages.get("/v1/products", headers={"Authorization": "Bearer sk_test_other"}).status_code
+        == 401
+    )
+    assert (
+        pages.get("/v1/products", headers={"Authorization": "Bearer sk_test_only_this"}).status_code
+        == 200
+    )
+    app.extensions["stripe_emulator"].close()
+
+
+def test_stripe_clock_cli(running: RunningEmulator) -> None:
+    runner = CliRunner()
+    before = running.emulator.now()
+    result = runner.invoke(
+        stripe_clock_command, ["advance", "--days", "2", "--url", running.base_url]
+    )
+    assert result.exit_code == 0, result.output
+    assert "processed" in result.output
+    assert running.emulator.now() >= before + 2 * 86400
+    shown = runner.invoke(stripe_clock_command, ["show", "--url", running.base_url])
+    assert shown.exit_code == 0 and "(" in shown.output
+    assert (
+        runner.invoke(stripe_clock_command, ["advance", "--url", running.base_url]).exit_code != 0
+    )
+    down = runner.invoke(stripe_clock_command, ["show", "--url", "http://127.0.0.1:9"])
+    assert down.exit_code != 0 and "Cannot reach" in down.output
+
+
+def test_pages_404_are_html(running: RunningEmulator) -> None:
+    response = running.app.test_client().get("/nowhere")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+
+
+def test_reset_forgets_everything(running: RunningEmulator) -> None:
+    client = running.client()
+    make_plan(client)
+    assert running.app.test_client().post("/_emulator/reset").get_json() == {"reset": True}
+    assert client.v1.prices.list().data == []
+    assert client.v1.events.list().data == []
+
+
+def test_stripe_emulator_command_registers_forwarding(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    served: dict[str, object] = {}
+
+    def fake_run_simple(host: str, port: int, app: object, **options: object) -> None:
+        served.update(host=host, port=port, options=options)
+
+    monkeypatch.setattr("shop.stripe_emulator.cli.run_simple", fake_run_simple)
+    state = tmp_path / "s.sqlite3"
+    args = [
+        "--port",
+        "12345",
+        "--state",
+        str(state),
+        "--forward-to",
+        "http://127.0.0.1:5000/hook",
+        "--webhook-secret",
+        "whsec_dev",
+    ]
+    result = CliRunner().invoke(stripe_emulator_command, args)
+    assert result.exit_code == 0, result.output
+    assert "whsec_dev" in result.output
+    assert served["host"] == "127.0.0.1" and served["port"] == 12345
+    with RunningEmulator(state_path=str(state)) as again:
+        endpoints = again.client().v1.webhook_endpoints.list().data
+        assert [e.url for e in endpoints] == ["http://127.0.0.1:5000/hook"]
