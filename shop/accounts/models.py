@@ -1,14 +1,14 @@
-"""People who sign in: the shop's admins (customers arrive with billing)."""
+"""People who sign in: the shop's admins, and customers (by emailed link)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.db import Base, TimestampMixin
+from shop.db import Base, TimestampMixin, utcnow
 
 
 class AdminUser(UserMixin, TimestampMixin, Base):
@@ -28,3 +28,37 @@ class AdminUser(UserMixin, TimestampMixin, Base):
 
     def get_id(self) -> str:
         return f"admin:{self.id}"
+
+
+class Customer(TimestampMixin, Base):
+    """Someone who buys boxes. Their address is where boxes go unless an invoice says otherwise."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    shipping_name: Mapped[str] = mapped_column(String(255), default="")
+    shipping_line1: Mapped[str] = mapped_column(String(255), default="")
+    shipping_line2: Mapped[str] = mapped_column(String(255), default="")
+    shipping_city: Mapped[str] = mapped_column(String(120), default="")
+    shipping_state: Mapped[str] = mapped_column(String(120), default="")
+    shipping_postal_code: Mapped[str] = mapped_column(String(20), default="")
+    shipping_country: Mapped[str] = mapped_column(String(2), default="")
+    last_sign_in_at: Mapped[datetime | None] = mapped_column()
+
+
+class SignInLink(Base):
+    """An emailed sign-in link: only its hash is stored; it works once, for a short time."""
+
+    __tablename__ = "sign_in_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
