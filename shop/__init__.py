@@ -72,13 +72,26 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from shop.accounts.views import bp as accounts_bp
     from shop.admin.views import bp as admin_bp
+    from shop.billing.views import bp as billing_bp
     from shop.blog.views import bp as blog_bp
     from shop.catalog.views import bp as catalog_bp
     from shop.comments.views import bp as comments_bp
     from shop.site.views import bp as site_bp
 
-    for blueprint in (site_bp, catalog_bp, blog_bp, comments_bp, accounts_bp, admin_bp):
+    for blueprint in (
+        site_bp,
+        catalog_bp,
+        blog_bp,
+        comments_bp,
+        billing_bp,
+        accounts_bp,
+        admin_bp,
+    ):
         app.register_blueprint(blueprint)
+    if app.config["SHOP_ENV"] == "development":
+        from shop.mail.views import bp as mail_bp  # the outbox: development only
+
+        app.register_blueprint(mail_bp)
 
 
 def _configure_logging(app: Flask) -> None:
@@ -86,3 +99,5 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    # The stripe library logs every request at INFO; the gateway logs what matters.
+    logging.getLogger("stripe").setLevel(logging.WARNING)

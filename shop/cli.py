@@ -1,4 +1,5 @@
-"""flask commands: create-admin, seed-demo, import-article, purge-comment-ips."""
+"""flask commands: create-admin, seed-demo, import-article, purge-comment-ips, sync-stripe,
+reconcile, and the Stripe emulator's stripe-emulator and stripe-clock."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from shop.accounts.services import AccountError, create_admin
+from shop.billing.gateway import PaymentProviderError, gateway
+from shop.billing.services import reconcile_subscriptions
 from shop.blog.services import ArticleImportError, parse_article_file, save_article
+from shop.catalog.services import sync_catalogue
 from shop.comments.services import purge_comment_ips
 from shop.db import utcnow
 from shop.demo import seed_demo
+from shop.stripe_emulator.cli import stripe_clock_command, stripe_emulator_command
 
 
 @click.command("create-admin")
@@ -67,11 +72,44 @@ def purge_comment_ips_command() -> None:
     click.echo(f"Removed the IP address from {count} comment(s) older than {days} days.")
 
 
+@click.command("sync-stripe")
+@with_appcontext
+def sync_stripe_command() -> None:
+    """Make Stripe's products and prices match the shop's boxes and plans (safe to repeat)."""
+    try:
+        done = sync_catalogue(gateway())
+    except PaymentProviderError as exc:
+        raise click.ClickException(f"Stripe: {exc} (request {exc.request_id})") from exc
+    for line in done:
+        click.echo(line)
+    click.echo("Stripe's catalogue already matched; nothing changed." if not done else "Done.")
+
+
+@click.command("reconcile")
+@with_appcontext
+def reconcile_command() -> None:
+    """Fetch every subscription from Stripe, repair what differs and print the differences."""
+    try:
+        differences = reconcile_subscriptions()
+    except PaymentProviderError as exc:
+        raise click.ClickException(f"Stripe: {exc} (request {exc.request_id})") from exc
+    for diff in differences:
+        click.echo(
+            f"{diff.stripe_subscription_id} {diff.field}: shop had {diff.shop_value!r}, "
+            f"Stripe has {diff.stripe_value!r}"
+        )
+    click.echo(f"{len(differences)} difference(s) repaired." if differences else "All in step.")
+
+
 def register_commands(app: Flask) -> None:
     for command in (
         create_admin_command,
         seed_demo_command,
         import_article_command,
         purge_comment_ips_command,
+        sync_stripe_command,
+        reconcile_command,
+        stripe_emulator_command,
+        stripe_clock_command,
     ):
         app.cli.add_command(command)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 
@@ -94,6 +97,34 @@ def load_settings(instance_path: Path) -> dict[str, object]:
             "(e.g. redis://127.0.0.1:6379/0); per-process memory limits are easy to bypass."
         )
 
+    stripe_key = _env("STRIPE_SECRET_KEY")
+    stripe_api_base = _env("STRIPE_API_BASE").rstrip("/")
+    if stripe_api_base and (production or stripe_key.startswith("sk_live_")):
+        raise ConfigError(
+            "STRIPE_API_BASE points the shop at a Stripe emulator or proxy; that is refused "
+            "in production and with a live key (sk_live_...). Unset it to talk to Stripe."
+        )
+    if production and not (stripe_key and _env("STRIPE_WEBHOOK_SECRET")):
+        raise ConfigError("In production set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET.")
+
+    mail_url = _env("MAIL_URL")
+    mail_parts = urlsplit(mail_url)
+    if mail_url and (mail_parts.scheme not in {"smtp", "smtps"} or not mail_parts.hostname):
+        raise ConfigError(
+            "MAIL_URL must look like smtp://user:password@host:587 (STARTTLS), "
+            "smtps://user:password@host:465 or smtp://127.0.0.1:1025"
+        )
+    if production and not mail_url:
+        raise ConfigError(
+            "MAIL_URL is required in production: customers sign in and hear about payments by email."
+        )
+    timezone = _env("SHOP_TIMEZONE") or "Australia/Sydney"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"SHOP_TIMEZONE must be a time zone name, got {timezone!r}") from exc
+    customer_session_days = _int("CUSTOMER_SESSION_DAYS", 30)
+
     return {
         "SHOP_ENV": env,
         "DEBUG": False,
@@ -108,6 +139,8 @@ def load_settings(instance_path: Path) -> dict[str, object]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
+        # Customers stay signed in this long (a sliding window: each visit renews it).
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=customer_session_days),
         "REMEMBER_COOKIE_SECURE": production,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "WTF_CSRF_TIME_LIMIT": 60 * 60 * 4,
@@ -127,8 +160,21 @@ def load_settings(instance_path: Path) -> dict[str, object]:
         "COMMENT_RATE_LIMIT": _env("COMMENT_RATE_LIMIT") or "5 per minute;30 per hour",
         "COMMENT_IP_RETENTION_DAYS": _int("COMMENT_IP_RETENTION_DAYS", 30),
         "ADMIN_LOGIN_RATE_LIMIT": _env("ADMIN_LOGIN_RATE_LIMIT") or "10 per minute;50 per hour",
+        "SHOP_TIMEZONE": timezone,
+        # Outgoing email: SMTP when MAIL_URL is set, else the development outbox table.
+        "MAIL_URL": mail_url,
+        "MAIL_FROM": _env("MAIL_FROM") or "MuscleBox <no-reply@localhost>",
+        "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 10),
+        # Customer sign-in by emailed link.
+        "SIGN_IN_LINK_MINUTES": _int("SIGN_IN_LINK_MINUTES", 15),
+        "SIGN_IN_LINKS_PER_EMAIL": _int("SIGN_IN_LINKS_PER_EMAIL", 3),
+        "CUSTOMER_LOGIN_RATE_LIMIT": _env("CUSTOMER_LOGIN_RATE_LIMIT")
+        or "5 per minute;20 per hour",
+        "CUSTOMER_SESSION_DAYS": customer_session_days,
         # Payments (used by the billing domain).
-        "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY"),
+        "STRIPE_SECRET_KEY": stripe_key,
         "STRIPE_WEBHOOK_SECRET": _list("STRIPE_WEBHOOK_SECRET"),
-        "STRIPE_API_BASE": _env("STRIPE_API_BASE"),
+        "STRIPE_API_BASE": stripe_api_base,
+        # ISO country codes Stripe Checkout collects shipping addresses for.
+        "SHIPPING_COUNTRIES": tuple(c.upper() for c in _list("SHIPPING_COUNTRIES", "AU")),
     }

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from shop.blog.models import Article, ArticleStatus
 from shop.blog.services import ArticleSource, save_article
-from shop.catalog.models import Box
+from shop.catalog.models import Box, Plan
 from shop.comments.models import Comment, CommentStatus
 from shop.db import utcnow
 from shop.extensions import db
@@ -73,6 +73,13 @@ BOXES = [
         "position": 3,
     },
 ]
+
+# Price in AUD cents for each term in months: longer terms cost less a month.
+PLAN_PRICES = {
+    "musclebox": {1: 4995, 3: 13995, 6: 26995, 12: 49995},
+    "miss-musclebox": {1: 4495, 3: 12495, 6: 23995, 12: 44995},
+    "protein-musclebox": {1: 5495, 3: 15495, 6: 29995, 12: 54995},
+}
 
 AUTHOR = {
     "author_name": "Mia Harper",
@@ -183,9 +190,16 @@ def seed_demo() -> list[str]:
     """Load the demo content that is not there yet. Commits; returns what it added."""
     added: list[str] = []
     for data in BOXES:
-        if db.session.scalar(select(Box.id).where(Box.slug == data["slug"])) is None:
-            db.session.add(Box(**data))
+        box = db.session.scalar(select(Box).where(Box.slug == data["slug"]))
+        if box is None:
+            box = Box(**data)
+            db.session.add(box)
             added.append(f"box {data['slug']}")
+        for months, cents in PLAN_PRICES[box.slug].items():
+            lookup_key = f"{box.slug}-{months}m"
+            if db.session.scalar(select(Plan.id).where(Plan.lookup_key == lookup_key)) is None:
+                box.plans.append(Plan(term_months=months, price_cents=cents, lookup_key=lookup_key))
+                added.append(f"plan {lookup_key}")
     db.session.commit()
 
     now = utcnow()

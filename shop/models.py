@@ -1,8 +1,27 @@
 """Imports every model so that the metadata (and Alembic) sees the whole schema."""
 
-from shop.accounts.models import AdminUser
+from shop.accounts.models import AdminUser, Customer, SignInLink
+from shop.billing.models import CheckoutRecord, Invoice, Shipment, Subscription, WebhookEvent
 from shop.blog.models import Article, Author, Tag, article_tags
-from shop.catalog.models import Box
+from shop.catalog.models import Box, Plan
 from shop.comments.models import Comment
+from shop.mail.models import OutboxMessage
 
-__all__ = ["AdminUser", "Article", "Author", "Box", "Comment", "Tag", "article_tags"]
+__all__ = [
+    "AdminUser",
+    "Article",
+    "Author",
+    "Box",
+    "CheckoutRecord",
+    "Comment",
+    "Customer",
+    "Invoice",
+    "OutboxMessage",
+    "Plan",
+    "Shipment",
+    "SignInLink",
+    "Subscription",
+    "Tag",
+    "WebhookEvent",
+    "article_tags",
+]

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from shop import create_app
 from shop.extensions import db
+from shop.stripe_emulator.testing import RunningEmulator
 from tests.builders import make_admin
 from tests.helpers import csrf_token
 
@@ -112,3 +113,17 @@ def admin_client(app: Flask) -> FlaskClient:
     )
     assert response.status_code in (302, 303), response.get_data(as_text=True)
     return client
+
+
+@pytest.fixture(scope="session")
+def stripe_emulator_server() -> Iterator[RunningEmulator]:
+    """One Stripe emulator on a free 127.0.0.1 port for the whole run."""
+    with RunningEmulator(api_key="sk_test_shop_suite") as running:
+        yield running
+
+
+@pytest.fixture
+def stripe_emulator(stripe_emulator_server: RunningEmulator) -> RunningEmulator:
+    """The emulator, emptied for this test (objects, events, clock)."""
+    stripe_emulator_server.emulator.reset()
+    return stripe_emulator_server

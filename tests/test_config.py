@@ -11,7 +11,17 @@ STRONG = "x" * 48
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
-    for name in ("SHOP_ENV", "SECRET_KEY", "DATABASE_URL", "RATELIMIT_STORAGE_URI", "SITE_URL"):
+    for name in (
+        "SHOP_ENV",
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "RATELIMIT_STORAGE_URI",
+        "SITE_URL",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_API_BASE",
+        "MAIL_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr("shop.config.load_dotenv", lambda **kwargs: None)
 
@@ -27,13 +37,56 @@ def test_production_refuses_a_missing_or_weak_secret(monkeypatch, tmp_path, secr
 
 
 def test_production_refuses_memory_rate_limits(monkeypatch, tmp_path):
-    monkeypatch.setenv("SHOP_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", STRONG)
+    _production(monkeypatch)
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI")
     with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI"):
         load_settings(tmp_path)
 
 
+def _production(monkeypatch):
+    monkeypatch.setenv("SHOP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", STRONG)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_123")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_old,whsec_new")
+    monkeypatch.setenv("MAIL_URL", "smtp://mailer:secret@mail.example.com:587")
+
+
+def test_production_needs_a_mail_server(monkeypatch, tmp_path):
+    _production(monkeypatch)
+    monkeypatch.delenv("MAIL_URL")
+    with pytest.raises(ConfigError, match="MAIL_URL is required in production"):
+        load_settings(tmp_path)
+
+
+def test_production_needs_stripe_keys(monkeypatch, tmp_path):
+    _production(monkeypatch)
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET")
+    with pytest.raises(ConfigError, match="STRIPE_WEBHOOK_SECRET"):
+        load_settings(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("env", "key"), [("production", "sk_live_1"), ("development", "sk_live_1")]
+)
+def test_emulator_base_refused_in_production_or_with_live_key(monkeypatch, tmp_path, env, key):
+    _production(monkeypatch)
+    monkeypatch.setenv("SHOP_ENV", env)
+    monkeypatch.setenv("STRIPE_SECRET_KEY", key)
+    monkeypatch.setenv("STRIPE_API_BASE", "http://127.0.0.1:12111")
+    with pytest.raises(ConfigError, match="STRIPE_API_BASE"):
+        load_settings(tmp_path)
+
+
+def test_emulator_base_allowed_with_test_key_in_development(monkeypatch, tmp_path):
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_emulator")
+    monkeypatch.setenv("STRIPE_API_BASE", "http://127.0.0.1:12111/")
+    settings = load_settings(tmp_path)
+    assert settings["STRIPE_API_BASE"] == "http://127.0.0.1:12111"
+
+
 def test_production_with_strong_secret_starts(monkeypatch, tmp_path):
+    _production(monkeypatch)
     monkeypatch.setenv("SHOP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", STRONG)
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
@@ -42,6 +95,7 @@ def test_production_with_strong_secret_starts(monkeypatch, tmp_path):
     assert settings["SECRET_KEY"] == STRONG
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://shop@db/shop"
+    assert settings["STRIPE_WEBHOOK_SECRET"] == ("whsec_old", "whsec_new")
     assert not (tmp_path / "secret_key").exists()
 
 

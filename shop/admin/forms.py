@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectMultipleField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length
 
+from shop.billing.models import ShipmentStatus
 from shop.comments.forms import comment_text_field, strip_text
 from shop.comments.services import ModerationAction
 
@@ -62,3 +63,7 @@ class CommentTextForm(FlaskForm):
 
 class ReplyForm(FlaskForm):
     body = comment_text_field("Your reply", "Write a reply first.")
+
+
+class ShipmentStatusForm(FlaskForm):
+    status = StringField(validators=[AnyOf([s.value for s in ShipmentStatus])])

@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select
 
 from shop.accounts.services import authenticate_admin
 from shop.admin.forms import (
@@ -31,7 +32,11 @@ from shop.admin.forms import (
     LoginForm,
     ModerateForm,
     ReplyForm,
+    ShipmentStatusForm,
 )
+from shop.billing.models import Shipment, ShipmentStatus
+from shop.billing.queries import shipment_counts, shipments_with_status
+from shop.billing.services import set_shipment_status
 from shop.comments.models import Comment, CommentStatus
 from shop.comments.queries import comments_with_status, pending_count, status_counts
 from shop.comments.services import (
@@ -103,6 +108,10 @@ def admin_globals() -> dict[str, object]:
         return {}
     return {
         "admin_pending_count": db.session.scalar(pending_count()) or 0,
+        "admin_to_pack_count": db.session.scalar(
+            select(func.count(Shipment.id)).where(Shipment.status == ShipmentStatus.TO_PACK)
+        )
+        or 0,
         "tab_labels": TAB_LABELS,
         "action_labels": ACTION_LABELS,
     }
@@ -301,3 +310,48 @@ def reply(comment_id: int) -> Response | tuple[str, int] | str:
 
 def _reply_display_name() -> str:
     return current_app.config.get("ADMIN_REPLY_NAME") or f"{current_app.config['SITE_NAME']} team"
+
+
+SHIPMENT_TABS: dict[ShipmentStatus, str] = {
+    ShipmentStatus.TO_PACK: "To pack",
+    ShipmentStatus.PACKED: "Packed",
+    ShipmentStatus.SHIPPED: "Shipped",
+}
+
+
+def _shipment_tab(raw: str | None) -> ShipmentStatus:
+    try:
+        return ShipmentStatus(raw or ShipmentStatus.TO_PACK)
+    except ValueError:
+        abort(404)
+
+
+@bp.get("/shipments")
+def shipments() -> str:
+    status = _shipment_tab(request.args.get("status"))
+    page = db.paginate(shipments_with_status(status), per_page=50, max_per_page=50)
+    counts = dict.fromkeys(ShipmentStatus, 0)
+    for state, number in db.session.execute(shipment_counts()):
+        counts[ShipmentStatus(state)] = number
+    return render_template(
+        "admin/shipments.html",
+        status=status,
+        page=page,
+        counts=counts,
+        tabs=SHIPMENT_TABS,
+        form=ShipmentStatusForm(),
+    )
+
+
+@bp.post("/shipments/<int:shipment_id>/status")
+def shipment_status(shipment_id: int) -> Response:
+    form = ShipmentStatusForm()
+    if not form.validate():
+        abort(400, "Choose packed or shipped.")
+    new_status = ShipmentStatus(form.status.data)
+    shipment = set_shipment_status(shipment_id, new_status)
+    if shipment is None:
+        abort(404)
+    flash(f"Shipment #{shipment.id} is now {SHIPMENT_TABS[new_status].lower()}.", "success")
+    back = _shipment_tab(request.args.get("from"))
+    return redirect(url_for("admin.shipments", status=back.value), code=303)

@@ -1,11 +1,13 @@
-"""The boxes the shop sells."""
+"""The boxes the shop sells and the plans (terms and prices) they are sold on."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.db import Base, TimestampMixin
+
+TERMS_MONTHS = (1, 3, 6, 12)
 
 
 class Box(TimestampMixin, Base):
@@ -23,3 +25,46 @@ class Box(TimestampMixin, Base):
     image_alt: Mapped[str] = mapped_column(String(255), default="")
     position: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)
+    stripe_product_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+
+    plans: Mapped[list[Plan]] = relationship(
+        back_populates="box", order_by="Plan.term_months", cascade="all, delete-orphan"
+    )
+
+
+class Plan(TimestampMixin, Base):
+    """A box on a term of 1, 3, 6 or 12 months, billed every term at one AUD price."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        UniqueConstraint("box_id", "term_months"),
+        CheckConstraint("term_months IN (1, 3, 6, 12)", name="term_months_allowed"),
+        CheckConstraint("price_cents > 0", name="price_cents_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    box_id: Mapped[int] = mapped_column(ForeignKey("boxes.id", ondelete="CASCADE"))
+    term_months: Mapped[int] = mapped_column()
+    price_cents: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3), default="aud")
+    # Stable across price changes: the Stripe price carrying it changes, the key does not.
+    lookup_key: Mapped[str] = mapped_column(String(120), unique=True)
+    stripe_price_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    box: Mapped[Box] = relationship(back_populates="plans")
+
+    @property
+    def monthly_cents(self) -> int:
+        """The price per month, rounded to the cent."""
+        return round(self.price_cents / self.term_months)
+
+    def saving_cents(self, monthly_plan: Plan | None) -> int:
+        """What this term saves against paying monthly for as long (0 when it saves nothing)."""
+        if monthly_plan is None or monthly_plan.term_months != 1:
+            return 0
+        return max(0, monthly_plan.price_cents * self.term_months - self.price_cents)
+
+    @property
+    def term_label(self) -> str:
+        return "Monthly" if self.term_months == 1 else f"Every {self.term_months} months"

@@ -19,4 +19,5 @@ def index() -> str:
 @bp.get("/<slug>")
 def box(slug: str) -> str:
     box = db.one_or_404(active_box(slug))
-    return render_template("catalog/box.html", box=box)
+    monthly = next((plan for plan in box.plans if plan.term_months == 1), None)
+    return render_template("catalog/box.html", box=box, plans=box.plans, monthly=monthly)

@@ -1,0 +1,1 @@
+"""Billing: the Stripe gateway, checkout, webhooks, subscriptions and shipments."""

@@ -1,0 +1,277 @@
+"""The one place the shop talks to Stripe (or a Stripe-compatible server such as the emulator).
+
+Everything goes through one `stripe.StripeClient` and its `client.v1.*` services. Objects come
+back as plain dicts (the same shape as webhook payloads), and every Stripe error becomes a
+`PaymentProviderError` carrying Stripe's request id, so callers never import `stripe`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import stripe
+from flask import current_app
+
+logger = logging.getLogger(__name__)
+
+API_VERSION = stripe.api_version
+CONNECT_TIMEOUT_SECONDS = 5
+READ_TIMEOUT_SECONDS = 20
+# Signatures older than this are refused (replays); Stripe's own default.
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+class PaymentProviderError(Exception):
+    """Stripe could not be reached, timed out or refused the request."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str | None = None,
+        code: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+        self.code = code
+        self.http_status = http_status
+
+
+class NotFoundAtProvider(PaymentProviderError):
+    """Stripe has no object with that id."""
+
+
+class WebhookSignatureError(Exception):
+    """A webhook body that is unsigned, wrongly signed, stale or not an event."""
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    """A plain, JSON-ready dict (decimal fields become strings, as in webhook payloads)."""
+    return obj.to_dict(for_json=True) if hasattr(obj, "to_dict") else dict(obj)
+
+
+class StripeGateway:
+    """Stripe calls the shop makes, with timeouts, retries and the shop's own errors."""
+
+    def __init__(self, api_key: str, api_base: str | None = None) -> None:
+        self.api_key = api_key
+        options: dict[str, Any] = {}
+        if api_base:
+            options["base_addresses"] = {
+                "api": api_base,
+                "connect": api_base,
+                "files": api_base,
+                "meter_events": api_base,
+            }
+        self.client = stripe.StripeClient(
+            api_key or "sk_test_unconfigured",
+            max_network_retries=2,
+            http_client=stripe.RequestsClient(
+                timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)
+            ),
+            **options,
+        )
+        self.configured = bool(api_key)
+
+    def _call(self, what: str, function: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self.configured:
+            raise PaymentProviderError("Payments are not configured (STRIPE_SECRET_KEY is unset).")
+        try:
+            return function(*args, **kwargs)
+        except stripe.InvalidRequestError as exc:
+            logger.warning("stripe %s failed: %s (request %s)", what, exc.code, exc.request_id)
+            error_class = (
+                NotFoundAtProvider if exc.code == "resource_missing" else PaymentProviderError
+            )
+            raise error_class(
+                exc.user_message or "Stripe refused the request.",
+                request_id=exc.request_id,
+                code=exc.code,
+                http_status=exc.http_status,
+            ) from exc
+        except stripe.StripeError as exc:
+            logger.error(
+                "stripe %s failed: %s %s (request %s)",
+                what,
+                type(exc).__name__,
+                exc.http_status,
+                exc.request_id,
+            )
+            raise PaymentProviderError(
+                exc.user_message or "Our payment provider is not answering.",
+                request_id=exc.request_id,
+                code=getattr(exc, "code", None),
+                http_status=exc.http_status,
+            ) from exc
+
+    # -- catalogue ---------------------------------------------------------------------------
+
+    def list_products(self) -> Iterator[dict[str, Any]]:
+        listing = self._call("list products", self.client.v1.products.list, params={"limit": 100})
+        for product in listing.auto_paging_iter():
+            yield _as_dict(product)
+
+    def create_product(
+        self, *, name: str, description: str, metadata: dict[str, str], idempotency_key: str
+    ) -> dict[str, Any]:
+        product = self._call(
+            "create product",
+            self.client.v1.products.create,
+            params={"name": name, "description": description, "metadata": metadata},
+            options={"idempotency_key": idempotency_key},
+        )
+        return _as_dict(product)
+
+    def update_product(self, product_id: str, **fields: Any) -> dict[str, Any]:
+        return _as_dict(
+            self._call("update product", self.client.v1.products.update, product_id, params=fields)
+        )
+
+    def prices_by_lookup_key(self, lookup_keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        keys = list(lookup_keys)
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), 10):
+            listing = self._call(
+                "list prices",
+                self.client.v1.prices.list,
+                params={"lookup_keys": keys[start : start + 10], "limit": 100},
+            )
+            for price in listing.auto_paging_iter():
+                data = _as_dict(price)
+                found[data["lookup_key"]] = data
+        return found
+
+    def create_price(
+        self,
+        *,
+        product_id: str,
+        unit_amount: int,
+        currency: str,
+        interval_months: int,
+        lookup_key: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        """A recurring price that takes the lookup key over from whichever price had it."""
+        price = self._call(
+            "create price",
+            self.client.v1.prices.create,
+            params={
+                "product": product_id,
+                "unit_amount": unit_amount,
+                "currency": currency,
+                "recurring": {"interval": "month", "interval_count": interval_months},
+                "lookup_key": lookup_key,
+                "transfer_lookup_key": True,
+                "metadata": metadata,
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+        return _as_dict(price)
+
+    def archive_price(self, price_id: str) -> dict[str, Any]:
+        return _as_dict(
+            self._call(
+                "archive price", self.client.v1.prices.update, price_id, params={"active": False}
+            )
+        )
+
+    # -- checkout and customers ----------------------------------------------------------------
+
+    def create_checkout_session(
+        self, params: dict[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        session = self._call(
+            "create checkout session",
+            self.client.v1.checkout.sessions.create,
+            params=params,
+            options={"idempotency_key": idempotency_key},
+        )
+        return _as_dict(session)
+
+    def retrieve_checkout_session(self, session_id: str) -> dict[str, Any]:
+        session = self._call(
+            "retrieve checkout session",
+            self.client.v1.checkout.sessions.retrieve,
+            session_id,
+            params={"expand": ["line_items"]},
+        )
+        return _as_dict(session)
+
+    def create_billing_portal_session(self, customer_id: str, return_url: str) -> dict[str, Any]:
+        portal = self._call(
+            "create billing portal session",
+            self.client.v1.billing_portal.sessions.create,
+            params={"customer": customer_id, "return_url": return_url},
+        )
+        return _as_dict(portal)
+
+    def retrieve_customer(self, customer_id: str) -> dict[str, Any]:
+        return _as_dict(
+            self._call("retrieve customer", self.client.v1.customers.retrieve, customer_id)
+        )
+
+    # -- subscriptions ---------------------------------------------------------------------------
+
+    def retrieve_subscription(self, subscription_id: str) -> dict[str, Any]:
+        return _as_dict(
+            self._call(
+                "retrieve subscription", self.client.v1.subscriptions.retrieve, subscription_id
+            )
+        )
+
+    def list_subscriptions(self) -> Iterator[dict[str, Any]]:
+        """Every subscription in the account, whatever its status."""
+        listing = self._call(
+            "list subscriptions",
+            self.client.v1.subscriptions.list,
+            params={"status": "all", "limit": 100},
+        )
+        for subscription in listing.auto_paging_iter():
+            yield _as_dict(subscription)
+
+    def retrieve_invoice(self, invoice_id: str) -> dict[str, Any]:
+        return _as_dict(
+            self._call("retrieve invoice", self.client.v1.invoices.retrieve, invoice_id)
+        )
+
+    # -- webhooks --------------------------------------------------------------------------------
+
+    def verify_event(
+        self, payload: bytes, signature: str | None, secrets: Iterable[str]
+    ) -> dict[str, Any]:
+        """The event in a webhook body, if any of `secrets` signed it recently (rotation-safe)."""
+        if not signature:
+            raise WebhookSignatureError("Missing Stripe-Signature header.")
+        last_error: Exception | None = None
+        for secret in secrets:
+            try:
+                stripe.WebhookSignature.verify_header(
+                    payload.decode("utf-8", "replace"), signature, secret, WEBHOOK_TOLERANCE_SECONDS
+                )
+            except stripe.SignatureVerificationError as exc:
+                last_error = exc
+                continue
+            try:
+                event = json.loads(payload)  # the exact payload Stripe signed
+            except ValueError as exc:
+                raise WebhookSignatureError("The body is not JSON.") from exc
+            if not isinstance(event, dict):
+                raise WebhookSignatureError("The body is not a Stripe event.")
+            return event
+        raise WebhookSignatureError("No webhook secret matches the signature.") from last_error
+
+
+def gateway() -> StripeGateway:
+    """The app's gateway, built once from STRIPE_SECRET_KEY and STRIPE_API_BASE."""
+    existing = current_app.extensions.get("stripe_gateway")
+    if existing is None:
+        existing = StripeGateway(
+            current_app.config["STRIPE_SECRET_KEY"], current_app.config["STRIPE_API_BASE"] or None
+        )
+        current_app.extensions["stripe_gateway"] = existing
+    return existing

@@ -1,0 +1,123 @@
+"""Checkout (subscribe button, success page) and the Stripe webhook endpoint."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+)
+
+from shop.billing.forms import CheckoutForm
+from shop.billing.gateway import (
+    NotFoundAtProvider,
+    PaymentProviderError,
+    WebhookSignatureError,
+    gateway,
+)
+from shop.billing.services import CheckoutError, complete_checkout, start_checkout
+from shop.billing.webhooks import EventProcessingError, receive_event
+from shop.extensions import csrf, limiter
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("billing", __name__)
+
+CHECKOUT_SESSION_ID = re.compile(r"^cs_(test|live)_[A-Za-z0-9]{10,250}$")
+
+
+def _current_customer():  # type: ignore[no-untyped-def]
+    from shop.accounts.sessions import current_customer
+
+    return current_customer()
+
+
+@bp.post("/checkout")
+@limiter.limit("20 per minute")
+def checkout() -> Response:
+    form = CheckoutForm()
+    if not form.validate():
+        abort(400, "Please choose a plan from a box page.")
+    browser_key = session.setdefault("checkout_key", secrets.token_urlsafe(16))
+    try:
+        url = start_checkout(form.plan_id.data or 0, _current_customer(), browser_key)
+    except CheckoutError as exc:
+        abort(404, str(exc))
+    except PaymentProviderError as exc:
+        logger.warning("checkout could not start (stripe request %s)", exc.request_id)
+        return _provider_unavailable(retry_plan_id=form.plan_id.data)
+    return redirect(url, code=303)
+
+
+@bp.get("/checkout/success")
+def checkout_success() -> Response:
+    session_id = request.args.get("session_id", "")
+    if not CHECKOUT_SESSION_ID.match(session_id):
+        abort(404, "We couldn't find that order.")
+    try:
+        summary = complete_checkout(session_id)
+    except NotFoundAtProvider:
+        abort(404, "We couldn't find that order.")
+    except PaymentProviderError as exc:
+        logger.warning("checkout success page: stripe request %s failed", exc.request_id)
+        return _provider_unavailable(retry_url=request.full_path)
+    page = render_template(
+        "billing/success.html",
+        session=summary.session,
+        subscription=summary.subscription,
+        plan=summary.plan,
+        shipping=(summary.session.get("collected_information") or {}).get("shipping_details"),
+    )
+    response = make_response(page)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _provider_unavailable(
+    retry_plan_id: int | None = None, retry_url: str | None = None
+) -> Response:
+    page = render_template(
+        "billing/unavailable.html", retry_plan_id=retry_plan_id, retry_url=retry_url
+    )
+    response = make_response(page, 503)
+    response.headers["Retry-After"] = "30"
+    return response
+
+
+@bp.post("/webhooks/stripe")
+@csrf.exempt
+@limiter.exempt
+def stripe_webhook() -> tuple[dict[str, object], int]:
+    """Verify, record once and apply a Stripe event. 400: not from Stripe; 500: retry later."""
+    payload = request.get_data(cache=False)
+    try:
+        event = gateway().verify_event(
+            payload,
+            request.headers.get("Stripe-Signature"),
+            current_app.config["STRIPE_WEBHOOK_SECRET"],
+        )
+    except WebhookSignatureError as exc:
+        logger.warning("webhook refused: %s", exc)
+        return {"error": str(exc)}, 400
+    data = event.get("data")
+    if (
+        not isinstance(event.get("id"), str)
+        or not isinstance(event.get("type"), str)
+        or not isinstance(data, dict)
+        or not isinstance(data.get("object"), dict)
+    ):
+        return {"error": "Not a Stripe event."}, 400
+    try:
+        outcome = receive_event(event)
+    except EventProcessingError:
+        return {"error": "Processing failed; please retry."}, 500
+    return {"received": True, "outcome": outcome.value}, 200

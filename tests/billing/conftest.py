@@ -1,0 +1,122 @@
+"""Billing fixtures: the shop pointed at the Stripe emulator, with its webhook registered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from shop.billing.gateway import gateway
+from shop.catalog.services import sync_catalogue
+from shop.demo import seed_demo
+from shop.stripe_emulator.testing import RunningEmulator
+
+WEBHOOK_SECRET = "whsec_shop_test_suite_secret"
+GOOD_CARD = "4242 4242 4242 4242"
+LATER_FAILS_CARD = "4000 0000 0000 0341"
+DECLINED_CARD = "4000 0000 0000 0002"
+
+
+@pytest.fixture
+def app_settings(stripe_emulator: RunningEmulator) -> dict[str, object]:
+    stripe_emulator.emulator.ensure_webhook_endpoint(
+        "http://shop.test/webhooks/stripe", secret=WEBHOOK_SECRET
+    )
+    return {
+        "STRIPE_SECRET_KEY": stripe_emulator.api_key,
+        "STRIPE_API_BASE": stripe_emulator.base_url,
+        "STRIPE_WEBHOOK_SECRET": (WEBHOOK_SECRET,),
+    }
+
+
+@pytest.fixture
+def catalogue(app) -> None:  # type: ignore[no-untyped-def]
+    """The demo boxes and plans, synced to the emulator."""
+    seed_demo()
+    sync_catalogue(gateway())
+
+
+@pytest.fixture
+def pages(stripe_emulator: RunningEmulator) -> FlaskClient:
+    """A browser on the emulator's hosted pages."""
+    return stripe_emulator.app.test_client()
+
+
+def deliver(stripe_emulator: RunningEmulator, client: FlaskClient) -> list[tuple[str, int]]:
+    """Deliver every pending webhook into the shop, as Stripe would. Returns (type, status)."""
+    import json
+
+    delivered: list[tuple[str, int]] = []
+
+    def transport(url: str, payload: bytes | str, headers: dict[str, str]) -> int:
+        response = client.post("/webhooks/stripe", data=payload, headers=headers)
+        body = payload if isinstance(payload, str) else payload.decode()
+        delivered.append((json.loads(body)["type"], response.status_code))
+        return response.status_code
+
+    stripe_emulator.emulator.deliver_pending(force=True, transport=transport)
+    return delivered
+
+
+def hosted_path(url: str, stripe_emulator: RunningEmulator) -> str:
+    assert url.startswith(stripe_emulator.base_url), url
+    return url[len(stripe_emulator.base_url) :]
+
+
+def card_form(card: str = GOOD_CARD, **overrides: str) -> dict[str, str]:
+    form = {
+        "email": "bea@example.com",
+        "card_number": card,
+        "card_expiry": "12 / 34",
+        "card_cvc": "123",
+        "card_name": "Bea Buyer",
+        "shipping_name": "Bea Buyer",
+        "line1": "1 George St",
+        "line2": "Level 2",
+        "city": "Sydney",
+        "state": "NSW",
+        "postal_code": "2000",
+        "country": "AU",
+        "action": "pay",
+    }
+    form.update(overrides)
+    return form
+
+
+def subscribe_button(client: FlaskClient, box_slug: str, term_months: int) -> dict[str, Any]:
+    """The form data of a box page's Subscribe button for one term."""
+    import html
+    import re
+
+    page = client.get(f"/boxes/{box_slug}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "no CSRF token on the box page"
+    from shop.catalog.models import Plan
+    from shop.extensions import db
+
+    plan = db.session.scalar(db.select(Plan).where(Plan.lookup_key == f"{box_slug}-{term_months}m"))
+    assert plan is not None
+    assert f'name="plan_id" value="{plan.id}"' in page
+    return {"csrf_token": html.unescape(token.group(1)), "plan_id": str(plan.id)}
+
+
+def buy(
+    client: FlaskClient,
+    pages: FlaskClient,
+    stripe_emulator: RunningEmulator,
+    box_slug: str = "protein-musclebox",
+    term_months: int = 3,
+    card: str = GOOD_CARD,
+    **form: str,
+) -> str:
+    """Subscribe on the shop, pay on the hosted page; returns the success URL path."""
+    response = client.post("/checkout", data=subscribe_button(client, box_slug, term_months))
+    assert response.status_code == 303, response.get_data(as_text=True)
+    paid = pages.post(
+        hosted_path(response.headers["Location"], stripe_emulator), data=card_form(card, **form)
+    )
+    assert paid.status_code == 303, paid.get_data(as_text=True)
+    success = paid.headers["Location"]
+    assert success.startswith("http://shop.test/checkout/success?session_id=cs_test_")
+    return success.removeprefix("http://shop.test")

@@ -1,0 +1,84 @@
+"""Concurrent webhook deliveries leave exactly one correct result (PostgreSQL row locks)."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from shop.accounts.models import Customer
+from shop.billing.models import EventOutcome, Invoice, Shipment, Subscription, WebhookEvent
+from shop.extensions import db
+from tests.billing.conftest import buy
+from tests.billing.test_webhooks import sign
+from tests.conftest import IS_POSTGRES
+
+pytestmark = pytest.mark.skipif(
+    not IS_POSTGRES,
+    reason="needs PostgreSQL: SQLite has a single writer, so there is no concurrency to test",
+)
+
+
+def _post_all_at_once(app, payloads: list[bytes]) -> list[int]:  # type: ignore[no-untyped-def]
+    barrier = threading.Barrier(len(payloads))
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def worker(payload: bytes) -> None:
+        client = app.test_client()
+        barrier.wait(timeout=10)
+        response = client.post(
+            "/webhooks/stripe", data=payload, headers={"Stripe-Signature": sign(payload)}
+        )
+        with lock:
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=worker, args=(p,)) for p in payloads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return statuses
+
+
+def _purchase_events(stripe_emulator) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+    events = stripe_emulator.client().v1.events.list(params={"limit": 100}).data
+    return {e.type: json.dumps(e.to_dict(for_json=True)).encode() for e in events}
+
+
+def test_same_event_delivered_by_many_workers_at_once(
+    app, client, pages, stripe_emulator, catalogue
+):
+    buy(client, pages, stripe_emulator)
+    paid = _purchase_events(stripe_emulator)["invoice.paid"]
+    statuses = _post_all_at_once(app, [paid] * 6)
+    assert statuses == [200] * 6
+    assert db.session.scalar(select(func.count(WebhookEvent.id))) == 1
+    assert db.session.scalar(select(func.count(Shipment.id))) == 1
+    assert db.session.scalar(select(func.count(Invoice.id))) == 1
+    assert db.session.scalar(select(func.count(Subscription.id))) == 1
+    assert db.session.scalar(select(func.count(Customer.id))) == 1
+
+
+def test_all_events_of_one_subscription_at_once(app, client, pages, stripe_emulator, catalogue):
+    buy(client, pages, stripe_emulator)
+    events = _purchase_events(stripe_emulator)
+    wanted = [
+        "checkout.session.completed",
+        "customer.subscription.created",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "customer.created",
+    ]
+    payloads = [events[name] for name in wanted if name in events] * 2
+    statuses = _post_all_at_once(app, payloads)
+    assert statuses == [200] * len(payloads), statuses
+    assert db.session.scalar(select(func.count(Customer.id))) == 1
+    subscription = db.session.scalar(select(Subscription))
+    assert subscription.status.value == "active"
+    assert subscription.customer.shipping_city == "Sydney"
+    assert db.session.scalar(select(func.count(Shipment.id))) == 1
+    outcomes = set(db.session.scalars(select(WebhookEvent.outcome)))
+    assert outcomes <= {EventOutcome.PROCESSED, EventOutcome.IGNORED}
