@@ -28,8 +28,8 @@ run: db
 	@for f in $(wildcard $(SHARED_CONTENT)/*.md); do \
 	  if head -n 1 "$$f" | grep -q '^---$$'; then $(FLASK) import-article "$$f"; fi; \
 	done
-	@echo "The shop is at http://$(HOST):$(PORT)/ — admin: $(FLASK) create-admin you@example.com"
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "Admin sign-in: $(FLASK) create-admin you@example.com, then http://$(HOST):$(PORT)/admin/"
+	$(BIN)/python -m shop.devserver --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

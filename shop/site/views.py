@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template
 from sqlalchemy import text
@@ -18,9 +19,18 @@ bp = Blueprint("site", __name__)
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self' {payment_origins}; frame-ancestors 'none'; base-uri 'self'; "
     "object-src 'none'"
 )
+
+
+def _payment_origins() -> str:
+    """Where the subscribe and billing forms may redirect: Stripe's hosted pages."""
+    origins = ["https://checkout.stripe.com", "https://billing.stripe.com"]
+    api_base = urlsplit(current_app.config["STRIPE_API_BASE"] or "")
+    if api_base.scheme and api_base.netloc:  # a Stripe-compatible server hosts its own pages
+        origins.append(f"{api_base.scheme}://{api_base.netloc}")
+    return " ".join(origins)
 
 
 @bp.get("/")
@@ -48,7 +58,10 @@ def security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        CONTENT_SECURITY_POLICY.format(payment_origins=_payment_origins()),
+    )
     if current_app.config["SHOP_ENV"] == "production":
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
@@ -61,6 +74,8 @@ def site_globals() -> dict[str, object]:
         "site_url": current_app.config["SITE_URL"],
         "current_year": utcnow().year,
         "absolute_url": absolute_url,
+        # Test keys and the emulator only simulate payments; say so on every page.
+        "payments_test_mode": not current_app.config["STRIPE_SECRET_KEY"].startswith("sk_live_"),
     }
 
 

@@ -14,7 +14,7 @@ from .app import create_emulator_app
 from .core import Emulator
 
 
-class _QuietHandler(WSGIRequestHandler):
+class QuietHandler(WSGIRequestHandler):
     """Keep test output clean: no access log lines."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -48,7 +48,7 @@ class RunningEmulator:
         )
         self.app = create_emulator_app(self.emulator)
         self._server = make_server(
-            "127.0.0.1", 0, self.app, threaded=True, request_handler=_QuietHandler
+            "127.0.0.1", 0, self.app, threaded=True, request_handler=QuietHandler
         )
         self.port = self._server.server_port
         self.base_url = f"http://127.0.0.1:{self.port}"
