@@ -13,8 +13,9 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from shop.billing.models import ShipmentStatus, SubscriptionStatus
+from shop.dates import date_range, long_date, short_date
 
-EN_DASH = " \u2013 "  # spaced, as Australian style writes date ranges
+__all__ = ["date_range", "long_date", "short_date"]
 
 
 class Tone(StrEnum):
@@ -40,31 +41,6 @@ class SubscriptionLike(Protocol):
     cancel_at_period_end: bool
     cancel_at: datetime | None
     ended_at: datetime | None
-
-
-def short_date(value: datetime, tz: ZoneInfo, now: datetime) -> str:
-    """ "3 Jan" in the shop's time zone; "3 Jan 2027" when it is not this year."""
-    local = value.astimezone(tz)
-    text = f"{local.day} {local:%b}"
-    return text if local.year == now.astimezone(tz).year else f"{text} {local.year}"
-
-
-def long_date(value: datetime, tz: ZoneInfo) -> str:
-    """ "3 January 2027" in the shop's time zone."""
-    local = value.astimezone(tz)
-    return f"{local.day} {local:%B %Y}"
-
-
-def date_range(start: datetime | None, end: datetime | None, tz: ZoneInfo) -> str:
-    """A billing period as "3 Jan to 2 Feb 2027" with an en dash (the year once when shared)."""
-    if start is None and end is None:
-        return ""
-    if start is None or end is None:
-        return long_date(start or end, tz)  # type: ignore[arg-type]
-    first, last = start.astimezone(tz), end.astimezone(tz)
-    if first.year == last.year:
-        return f"{first.day} {first:%b}{EN_DASH}{last.day} {last:%b} {last.year}"
-    return f"{first.day} {first:%b} {first.year}{EN_DASH}{last.day} {last:%b} {last.year}"
 
 
 def describe_subscription(

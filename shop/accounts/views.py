@@ -6,9 +6,6 @@ use one up. Pages here are private: never cached, never indexed.
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import (
     Blueprint,
     Response,
@@ -27,8 +24,6 @@ from shop.accounts.presenters import (
     describe_shipment,
     describe_subscription,
     is_current,
-    long_date,
-    short_date,
 )
 from shop.accounts.queries import shipments_of, subscriptions_of, usable_sign_in_link
 from shop.accounts.services import (
@@ -41,6 +36,7 @@ from shop.accounts.sessions import current_customer, end_customer_session, start
 from shop.billing.gateway import PaymentProviderError
 from shop.billing.models import ShipmentStatus
 from shop.billing.services import open_billing_portal
+from shop.dates import shop_timezone
 from shop.db import utcnow
 from shop.extensions import csrf, db, limiter
 from shop.urls import absolute_url
@@ -52,22 +48,6 @@ MAX_TOKEN_LENGTH = 128
 
 def _login_rate_limit() -> str:
     return current_app.config["CUSTOMER_LOGIN_RATE_LIMIT"]
-
-
-def _tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["SHOP_TIMEZONE"])
-
-
-@bp.app_template_filter("local_date")
-def local_date_filter(value: datetime | None) -> str:
-    """3 Jan (with the year when it is not this year), in the shop's time zone."""
-    return short_date(value, _tz(), utcnow()) if value else ""
-
-
-@bp.app_template_filter("local_long_date")
-def local_long_date_filter(value: datetime | None) -> str:
-    """3 January 2027, in the shop's time zone."""
-    return long_date(value, _tz()) if value else ""
 
 
 @bp.app_template_filter("country_name")
@@ -151,7 +131,7 @@ def account() -> Response | str:
     customer = current_customer()
     if customer is None:
         return redirect(url_for("accounts.login"))
-    now, tz = utcnow(), _tz()
+    now, tz = utcnow(), shop_timezone()
     subscriptions = [
         (subscription, describe_subscription(subscription, now=now, tz=tz))
         for subscription in db.session.scalars(subscriptions_of(customer.id)).unique()

@@ -26,7 +26,7 @@ The messages and the context each expects:
 - ``subscription_ended``: ``customer``, ``subscription``.
 
 Templates also get the site's template globals (``site_name``, ``site_url``, ``absolute_url``) and
-the date filters ``local_date`` ("3 Jan") and ``local_long_date`` ("3 January 2027").
+the date filters ``short_date`` ("3 Jan") and ``long_date`` ("3 January 2027").
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shop.blog.queries import published_articles
 from shop.catalog.queries import active_boxes
+from shop.dates import long_date, shop_timezone, short_date
 from shop.db import utcnow
 from shop.extensions import db, limiter
 from shop.urls import absolute_url
@@ -80,9 +81,15 @@ def site_globals() -> dict[str, object]:
 
 
 @bp.app_template_filter("long_date")
-def long_date(value: datetime) -> str:
-    """24 November 2026 (Australian order)."""
-    return f"{value.day} {value:%B %Y}"
+def long_date_filter(value: datetime | None) -> str:
+    """24 November 2026, in the shop's time zone."""
+    return long_date(value, shop_timezone()) if value else ""
+
+
+@bp.app_template_filter("short_date")
+def short_date_filter(value: datetime | None) -> str:
+    """24 Nov (with the year when it is not this year), in the shop's time zone."""
+    return short_date(value, shop_timezone(), utcnow()) if value else ""
 
 
 @bp.app_template_filter("aud")
