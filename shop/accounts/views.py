@@ -39,6 +39,7 @@ from shop.billing.services import open_billing_portal
 from shop.dates import shop_timezone
 from shop.db import utcnow
 from shop.extensions import csrf, db, limiter
+from shop.site.headers import private_page
 from shop.urls import absolute_url
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -56,12 +57,7 @@ def country_name_filter(code: str | None) -> str:
     return country_name(code) if code else ""
 
 
-@bp.after_request
-def private_headers(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.vary.add("Cookie")
-    return response
+bp.after_request(private_page)
 
 
 @bp.route("/login", methods=["GET", "POST"])

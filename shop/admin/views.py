@@ -47,6 +47,7 @@ from shop.comments.services import (
     moderate,
 )
 from shop.extensions import db, limiter
+from shop.site.headers import private_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -94,12 +95,7 @@ def require_admin() -> Response | None:
     return redirect(url_for("admin.login", next=next_path), code=303)
 
 
-@bp.after_request
-def private_headers(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.vary.add("Cookie")
-    return response
+bp.after_request(private_page)
 
 
 @bp.context_processor

@@ -101,14 +101,7 @@ def _claim(event: dict[str, Any]) -> WebhookEvent:
     existing = _locked_record(event["id"])
     if existing is not None:
         return existing
-    record = WebhookEvent(
-        stripe_event_id=event["id"],
-        type=event["type"],
-        api_version=event.get("api_version"),
-        stripe_created_at=timestamp(event.get("created")) or utcnow(),
-        payload=event,
-        outcome=EventOutcome.PROCESSING,
-    )
+    record = _new_record(event, EventOutcome.PROCESSING)
     db.session.add(record)
     try:
         db.session.flush()
@@ -119,6 +112,18 @@ def _claim(event: dict[str, Any]) -> WebhookEvent:
         assert existing is not None
         return existing
     return record
+
+
+def _new_record(event: dict[str, Any], outcome: EventOutcome) -> WebhookEvent:
+    return WebhookEvent(
+        stripe_event_id=event["id"],
+        type=event["type"],
+        api_version=event.get("api_version"),
+        stripe_created_at=timestamp(event.get("created")) or utcnow(),
+        payload=event,
+        outcome=outcome,
+        attempts=0,
+    )
 
 
 def _locked_record(stripe_event_id: str) -> WebhookEvent | None:
@@ -136,15 +141,7 @@ def _record_failure(event: dict[str, Any], exc: Exception) -> None:
         select(WebhookEvent).where(WebhookEvent.stripe_event_id == event["id"])
     )
     if record is None:
-        record = WebhookEvent(
-            stripe_event_id=event["id"],
-            type=event["type"],
-            api_version=event.get("api_version"),
-            stripe_created_at=timestamp(event.get("created")) or utcnow(),
-            payload=event,
-            outcome=EventOutcome.FAILED,
-            attempts=0,
-        )
+        record = _new_record(event, EventOutcome.FAILED)
         db.session.add(record)
     record.outcome = EventOutcome.FAILED
     record.error = message
