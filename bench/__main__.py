@@ -116,6 +116,7 @@ def main() -> int:
         for label, path in [
             ("home", "/"),
             ("blog index", "/blog/"),
+            ("box page with plans", "/boxes/protein-musclebox"),
             ("article, 1000 comments (page 1)", "/blog/busy"),
             ("article, 1000 comments (page 10)", "/blog/busy?page=10"),
             ("feed", "/feed.xml"),
