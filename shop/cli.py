@@ -4,6 +4,8 @@ reconcile, and the Stripe emulator's stripe-emulator and stripe-clock."""
 from __future__ import annotations
 
 import sys
+from datetime import datetime
+from enum import Enum
 from pathlib import Path
 
 import click
@@ -95,10 +97,18 @@ def reconcile_command() -> None:
         raise click.ClickException(f"Stripe: {exc} (request {exc.request_id})") from exc
     for diff in differences:
         click.echo(
-            f"{diff.stripe_subscription_id} {diff.field}: shop had {diff.shop_value!r}, "
-            f"Stripe has {diff.stripe_value!r}"
+            f"{diff.stripe_subscription_id} {diff.field}: shop had {_shown(diff.shop_value)}, "
+            f"Stripe has {_shown(diff.stripe_value)}"
         )
     click.echo(f"{len(differences)} difference(s) repaired." if differences else "All in step.")
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    if isinstance(value, Enum):
+        return repr(value.value)
+    return repr(value)
 
 
 def register_commands(app: Flask) -> None:

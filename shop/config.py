@@ -175,6 +175,7 @@ def load_settings(instance_path: Path) -> dict[str, object]:
         "STRIPE_SECRET_KEY": stripe_key,
         "STRIPE_WEBHOOK_SECRET": _list("STRIPE_WEBHOOK_SECRET"),
         "STRIPE_API_BASE": stripe_api_base,
+        "STRIPE_TIMEOUT_SECONDS": _int("STRIPE_TIMEOUT_SECONDS", 8),
         # ISO country codes Stripe Checkout collects shipping addresses for.
         "SHIPPING_COUNTRIES": tuple(c.upper() for c in _list("SHIPPING_COUNTRIES", "AU")),
     }

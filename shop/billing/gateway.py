@@ -18,8 +18,11 @@ from flask import current_app
 logger = logging.getLogger(__name__)
 
 API_VERSION = stripe.api_version
-CONNECT_TIMEOUT_SECONDS = 5
-READ_TIMEOUT_SECONDS = 20
+CONNECT_TIMEOUT_SECONDS = 3
+# A customer is waiting on most calls, and gunicorn gives a request 30 s: two tries of at
+# most 3 + 8 s leave room for a friendly answer when Stripe is slow.
+READ_TIMEOUT_SECONDS = 8
+NETWORK_RETRIES = 1
 # Signatures older than this are refused (replays); Stripe's own default.
 WEBHOOK_TOLERANCE_SECONDS = 300
 
@@ -57,7 +60,13 @@ def _as_dict(obj: Any) -> dict[str, Any]:
 class StripeGateway:
     """Stripe calls the shop makes, with timeouts, retries and the shop's own errors."""
 
-    def __init__(self, api_key: str, api_base: str | None = None) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str | None = None,
+        *,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+    ) -> None:
         self.api_key = api_key
         options: dict[str, Any] = {}
         if api_base:
@@ -69,10 +78,8 @@ class StripeGateway:
             }
         self.client = stripe.StripeClient(
             api_key or "sk_test_unconfigured",
-            max_network_retries=2,
-            http_client=stripe.RequestsClient(
-                timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)
-            ),
+            max_network_retries=NETWORK_RETRIES,
+            http_client=stripe.RequestsClient(timeout=(CONNECT_TIMEOUT_SECONDS, read_timeout)),
             **options,
         )
         self.configured = bool(api_key)
@@ -234,6 +241,15 @@ class StripeGateway:
         for subscription in listing.auto_paging_iter():
             yield _as_dict(subscription)
 
+    def recent_invoices(self, subscription_id: str, limit: int = 12) -> list[dict[str, Any]]:
+        """A subscription's newest invoices, newest first."""
+        listing = self._call(
+            "list invoices",
+            self.client.v1.invoices.list,
+            params={"subscription": subscription_id, "limit": limit},
+        )
+        return [_as_dict(invoice) for invoice in listing.data]
+
     def retrieve_invoice(self, invoice_id: str) -> dict[str, Any]:
         return _as_dict(
             self._call("retrieve invoice", self.client.v1.invoices.retrieve, invoice_id)
@@ -270,8 +286,11 @@ def gateway() -> StripeGateway:
     """The app's gateway, built once from STRIPE_SECRET_KEY and STRIPE_API_BASE."""
     existing = current_app.extensions.get("stripe_gateway")
     if existing is None:
+        config = current_app.config
         existing = StripeGateway(
-            current_app.config["STRIPE_SECRET_KEY"], current_app.config["STRIPE_API_BASE"] or None
+            config["STRIPE_SECRET_KEY"],
+            config["STRIPE_API_BASE"] or None,
+            read_timeout=config["STRIPE_TIMEOUT_SECONDS"],
         )
         current_app.extensions["stripe_gateway"] = existing
     return existing

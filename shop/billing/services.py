@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from shop.accounts.models import Customer
-from shop.billing.gateway import NotFoundAtProvider, PaymentProviderError, gateway
+from shop.billing.gateway import PaymentProviderError, gateway
 from shop.billing.models import (
     CheckoutRecord,
     Invoice,
@@ -37,9 +38,6 @@ from shop.extensions import db
 from shop.urls import absolute_url
 
 logger = logging.getLogger(__name__)
-
-# Idempotency keys are shared for this long, so a double click makes one Checkout Session.
-CHECKOUT_IDEMPOTENCY_WINDOW_SECONDS = 10 * 60
 
 
 class CheckoutError(Exception):
@@ -81,12 +79,13 @@ def _id_of(value: Any) -> str | None:
 # -- checkout ------------------------------------------------------------------------------------
 
 
-def start_checkout(plan_id: int, customer: Customer | None, browser_key: str) -> str:
+def start_checkout(plan_id: int, customer: Customer | None, attempt_key: str) -> str:
     """Create a Stripe Checkout Session for a plan and return its URL. Commits.
 
-    The idempotency key comes from the browser, the plan and the buyer, so a double click (or
-    a retry after a timeout) returns the same session. Raises CheckoutError for an unknown or
-    unsellable plan, PaymentProviderError when Stripe fails — and then nothing is stored.
+    `attempt_key` identifies one press of a Subscribe button as rendered (a nonce in the form),
+    so a double click, or "Try again" after a timeout, returns the same session, while a later
+    visit to the box page starts a new one. Raises CheckoutError for an unknown or unsellable
+    plan, PaymentProviderError when Stripe fails — and then nothing is stored.
     """
     plan = db.session.scalar(purchasable_plan(plan_id))
     if plan is None:
@@ -107,6 +106,9 @@ def start_checkout(plan_id: int, customer: Customer | None, browser_key: str) ->
         params["client_reference_id"] = f"customer-{customer.id}"
         if customer.stripe_customer_id:
             params["customer"] = customer.stripe_customer_id
+            # Otherwise Stripe keeps the old address on the customer, and renewals' invoices
+            # (and so their boxes) would still go there.
+            params["customer_update"] = {"shipping": "auto", "name": "auto"}
         else:
             params["customer_email"] = customer.email
     else:
@@ -114,15 +116,19 @@ def start_checkout(plan_id: int, customer: Customer | None, browser_key: str) ->
     params["metadata"] = metadata
     params["subscription_data"] = {"metadata": metadata}
 
-    window = int(utcnow().timestamp()) // CHECKOUT_IDEMPOTENCY_WINDOW_SECONDS
-    key_source = f"{browser_key}:{plan.id}:{customer.id if customer else '-'}:{window}"
+    key_source = f"{attempt_key}:{plan.id}:{customer.id if customer else '-'}"
     idempotency_key = "checkout-" + hashlib.sha256(key_source.encode()).hexdigest()[:40]
     session = gateway().create_checkout_session(params, idempotency_key=idempotency_key)
+    if _already_started(session["id"]):
+        # A replay: this press was seen before. If its session has since been paid (or has
+        # expired) the visitor came back to an old page: start afresh, not at a finished one.
+        live = gateway().retrieve_checkout_session(session["id"])
+        if live.get("status") != "open":
+            session = gateway().create_checkout_session(
+                params, idempotency_key=f"{idempotency_key}-{secrets.token_hex(8)}"
+            )
 
-    exists = db.session.scalar(
-        select(CheckoutRecord.id).where(CheckoutRecord.stripe_checkout_session_id == session["id"])
-    )
-    if exists is None:
+    if not _already_started(session["id"]):
         db.session.add(
             CheckoutRecord(
                 stripe_checkout_session_id=session["id"],
@@ -135,6 +141,17 @@ def start_checkout(plan_id: int, customer: Customer | None, browser_key: str) ->
         except IntegrityError:  # the other click of a double click recorded it first
             db.session.rollback()
     return session["url"]
+
+
+def _already_started(stripe_checkout_session_id: str) -> bool:
+    return (
+        db.session.scalar(
+            select(CheckoutRecord.id).where(
+                CheckoutRecord.stripe_checkout_session_id == stripe_checkout_session_id
+            )
+        )
+        is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -239,6 +256,13 @@ def _upsert_customer(
             db.session.add(customer)
         if customer.stripe_customer_id is None:
             customer.stripe_customer_id = stripe_customer_id
+    if customer.stripe_customer_id != stripe_customer_id:
+        # Another Stripe customer with this email, e.g. a checkout while signed out: its
+        # subscription is theirs to see, but an unverified checkout never rewrites the
+        # account's name or address (each invoice keeps its own shipping snapshot).
+        logger.info("customer %s: a second Stripe customer used their email", customer.id)
+        db.session.flush()
+        return customer
     if name and not customer.name:
         customer.name = name
     _apply_shipping(customer, shipping)
@@ -246,13 +270,18 @@ def _upsert_customer(
     return customer
 
 
-def apply_customer_update(data: dict[str, Any]) -> Customer | None:
-    """customer.updated: keep the email, name and shipping address in step (known customers)."""
+def apply_customer_update(stripe_customer_id: str) -> Customer | None:
+    """customer.updated: keep a known customer's email, name and address as Stripe has them now.
+
+    The customer is locked and then fetched from Stripe, so a late, older snapshot never
+    overwrites a newer address. Does not commit.
+    """
     customer = db.session.scalar(
-        select(Customer).where(Customer.stripe_customer_id == data["id"]).with_for_update()
+        select(Customer).where(Customer.stripe_customer_id == stripe_customer_id).with_for_update()
     )
     if customer is None:
         return None
+    data = gateway().retrieve_customer(stripe_customer_id)
     email = (data.get("email") or "").strip().lower()
     if email and email != customer.email:
         taken = db.session.scalar(select(Customer.id).where(Customer.email == email))
@@ -281,8 +310,13 @@ def _lock(stripe_subscription_id: str) -> None:
 def _plan_for(item: dict[str, Any]) -> Plan:
     price = item.get("price") or {}
     plan = db.session.scalar(plan_by_stripe_price(price.get("id", "")))
-    if plan is None and price.get("lookup_key"):
-        plan = db.session.scalar(plan_by_lookup_key(price["lookup_key"]))
+    # A price replaced by sync-stripe has lost its lookup key but keeps the plan's in metadata;
+    # subscribers on it stay on that plan.
+    lookup_key = price.get("lookup_key") or (price.get("metadata") or {}).get(
+        "shop_plan_lookup_key"
+    )
+    if plan is None and lookup_key:
+        plan = db.session.scalar(plan_by_lookup_key(lookup_key))
     if plan is None:
         raise UnknownStripeObject(f"price {price.get('id')} is not one of the shop's plans")
     return plan
@@ -384,53 +418,36 @@ def _upsert_invoice(data: dict[str, Any], subscription: Subscription) -> Invoice
     return invoice
 
 
-def record_paid_invoice(data: dict[str, Any], after: AfterCommit) -> Shipment | None:
-    """invoice.paid: record the payment and the shipment for that period. Does not commit.
+def _charges_a_period(invoice: dict[str, Any]) -> bool:
+    """True when the invoice bills a whole subscription period (a box to send), not only a
+    plan change's proration or a one-off charge."""
+    for line in (invoice.get("lines") or {}).get("data") or []:
+        details = (line.get("parent") or {}).get("subscription_item_details")
+        if details is not None and not details.get("proration"):
+            return True
+    return False
 
-    One shipment per invoice, ever; it is addressed as the invoice was (its customer_shipping
-    snapshot), falling back to the customer's address.
+
+def record_invoice(invoice_snapshot: dict[str, Any], after: AfterCommit) -> Invoice | None:
+    """invoice.paid / invoice.payment_failed: apply the invoice as Stripe has it now.
+
+    Under the subscription's lock the invoice is fetched afresh, so a late "failed" snapshot
+    cannot undo a payment. A paid invoice for a period records one shipment, ever; a failed
+    one tells the customer once. Does not commit.
     """
-    subscription_id = _invoice_subscription_id(data)
+    subscription_id = _invoice_subscription_id(invoice_snapshot)
     if subscription_id is None:
         return None  # not a subscription invoice: nothing the shop ships
     subscription = sync_subscription(subscription_id, after)
+    data = gateway().retrieve_invoice(invoice_snapshot["id"])
     invoice = _upsert_invoice(data, subscription)
-    existing = db.session.scalar(select(Shipment).where(Shipment.invoice_id == invoice.id))
-    if existing is not None:
-        return existing
-    customer = subscription.customer
-    shipping = data.get("customer_shipping") or {}
-    address = shipping.get("address") or {}
-    shipment = Shipment(
-        invoice_id=invoice.id,
-        subscription_id=subscription.id,
-        customer_id=customer.id,
-        box_id=subscription.plan.box_id,
-        plan_id=subscription.plan_id,
-        period_start=invoice.period_start,
-        period_end=invoice.period_end,
-        ship_to_name=shipping.get("name") or customer.shipping_name,
-        ship_to_line1=address.get("line1") or customer.shipping_line1,
-        ship_to_line2=address.get("line2") or customer.shipping_line2,
-        ship_to_city=address.get("city") or customer.shipping_city,
-        ship_to_state=address.get("state") or customer.shipping_state,
-        ship_to_postal_code=address.get("postal_code") or customer.shipping_postal_code,
-        ship_to_country=address.get("country") or customer.shipping_country,
-    )
-    db.session.add(shipment)
-    db.session.flush()
-    return shipment
-
-
-def record_failed_invoice(data: dict[str, Any], after: AfterCommit) -> Invoice | None:
-    """invoice.payment_failed: the subscription goes past due; the customer hears once."""
-    subscription_id = _invoice_subscription_id(data)
-    if subscription_id is None:
-        return None
-    subscription = sync_subscription(subscription_id, after)
-    invoice = _upsert_invoice(data, subscription)
-    if (
-        invoice.payment_failed_notified_at is None
+    if invoice.status == "paid":
+        if _charges_a_period(data):
+            _record_shipment(invoice, subscription, data.get("customer_shipping"))
+    elif (
+        invoice.status == "open"
+        and data.get("attempt_count", 1) > 0
+        and invoice.payment_failed_notified_at is None
         and subscription.status != SubscriptionStatus.CANCELED
     ):
         invoice.payment_failed_notified_at = utcnow()
@@ -440,6 +457,53 @@ def record_failed_invoice(data: dict[str, Any], after: AfterCommit) -> Invoice |
             )
         )
     return invoice
+
+
+def _record_shipment(
+    invoice: Invoice, subscription: Subscription, snapshot: dict[str, Any] | None
+) -> Shipment:
+    """The invoice's one shipment, addressed as the invoice was (or, lacking that, as the
+    customer's address is now) — one whole address, never a mix of two."""
+    existing = db.session.scalar(select(Shipment).where(Shipment.invoice_id == invoice.id))
+    if existing is not None:
+        return existing
+    customer = subscription.customer
+    address = (snapshot or {}).get("address") or {}
+    if address.get("line1"):
+        name, line1, line2 = (
+            (snapshot or {}).get("name") or "",
+            address["line1"],
+            address.get("line2"),
+        )
+        city, state = address.get("city"), address.get("state")
+        postal_code, country = address.get("postal_code"), address.get("country")
+    else:
+        name, line1, line2 = (
+            customer.shipping_name,
+            customer.shipping_line1,
+            customer.shipping_line2,
+        )
+        city, state = customer.shipping_city, customer.shipping_state
+        postal_code, country = customer.shipping_postal_code, customer.shipping_country
+    shipment = Shipment(
+        invoice_id=invoice.id,
+        subscription_id=subscription.id,
+        customer_id=customer.id,
+        box_id=subscription.plan.box_id,
+        plan_id=subscription.plan_id,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
+        ship_to_name=name or "",
+        ship_to_line1=line1 or "",
+        ship_to_line2=line2 or "",
+        ship_to_city=city or "",
+        ship_to_state=state or "",
+        ship_to_postal_code=postal_code or "",
+        ship_to_country=country or "",
+    )
+    db.session.add(shipment)
+    db.session.flush()
+    return shipment
 
 
 def set_shipment_status(shipment_id: int, status: ShipmentStatus) -> Shipment | None:
@@ -488,35 +552,54 @@ RECONCILED_FIELDS = (
 def reconcile_subscriptions() -> list[Difference]:
     """Fetch every subscription from Stripe and repair the shop's copies. Commits each one.
 
-    Returns what differed (including subscriptions the shop had never seen).
+    Repairs what missed webhooks left behind: subscriptions the shop never saw, states that
+    drifted, and shipments for paid invoices it never heard of. Returns what differed; a
+    subscription Stripe fails on is reported and skipped, the others still repaired.
     """
     differences: list[Difference] = []
     for data in gateway().list_subscriptions():
         after = AfterCommit()
-        _lock(data["id"])
-        local = db.session.scalar(
-            select(Subscription)
-            .where(Subscription.stripe_subscription_id == data["id"])
-            .with_for_update()
-        )
-        before = {name: getattr(local, name) for name in RECONCILED_FIELDS} if local else None
         try:
-            subscription = _apply_subscription(data, local, after)
-        except (UnknownStripeObject, NotFoundAtProvider) as exc:
+            differences.extend(_reconcile_one(data, after))
+        except (UnknownStripeObject, PaymentProviderError) as exc:
             db.session.rollback()
-            differences.append(Difference(data["id"], "unmapped", None, str(exc)))
+            differences.append(Difference(data["id"], "error", None, str(exc)))
             continue
-        if before is None:
-            differences.append(Difference(data["id"], "missing", None, subscription.status.value))
-        else:
-            differences.extend(
-                Difference(data["id"], name, before[name], getattr(subscription, name))
-                for name in RECONCILED_FIELDS
-                if before[name] != getattr(subscription, name)
-            )
         db.session.commit()
         after.run()
     return differences
+
+
+def _reconcile_one(data: dict[str, Any], after: AfterCommit) -> list[Difference]:
+    _lock(data["id"])
+    local = db.session.scalar(
+        select(Subscription)
+        .where(Subscription.stripe_subscription_id == data["id"])
+        .with_for_update()
+    )
+    before = {name: getattr(local, name) for name in RECONCILED_FIELDS} if local else None
+    subscription = _apply_subscription(data, local, after)
+    if before is None:
+        found = [Difference(data["id"], "missing", None, subscription.status.value)]
+    else:
+        found = [
+            Difference(data["id"], name, before[name], getattr(subscription, name))
+            for name in RECONCILED_FIELDS
+            if before[name] != getattr(subscription, name)
+        ]
+    for invoice in gateway().recent_invoices(data["id"]):
+        if invoice.get("status") != "paid" or not _charges_a_period(invoice):
+            continue
+        shipped = db.session.scalar(
+            select(Shipment.id)
+            .join(Invoice, Shipment.invoice_id == Invoice.id)
+            .where(Invoice.stripe_invoice_id == invoice["id"])
+        )
+        if shipped is None:
+            record = _upsert_invoice(invoice, subscription)
+            _record_shipment(record, subscription, invoice.get("customer_shipping"))
+            found.append(Difference(data["id"], "shipment", None, invoice["id"]))
+    return found
 
 
 def _email(

@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
 )
 
 from shop.billing.forms import CheckoutForm
@@ -47,14 +46,16 @@ def checkout() -> Response:
     form = CheckoutForm()
     if not form.validate():
         abort(400, "Please choose a plan from a box page.")
-    browser_key = session.setdefault("checkout_key", secrets.token_urlsafe(16))
+    # The form's nonce names this press of the button (a double click sends it twice, before
+    # any cookie could come back); without one (an old page) every press is its own.
+    attempt = form.attempt.data or secrets.token_urlsafe(16)
     try:
-        url = start_checkout(form.plan_id.data or 0, _current_customer(), browser_key)
+        url = start_checkout(form.plan_id.data or 0, _current_customer(), attempt)
     except CheckoutError as exc:
         abort(404, str(exc))
     except PaymentProviderError as exc:
         logger.warning("checkout could not start (stripe request %s)", exc.request_id)
-        return _provider_unavailable(retry_plan_id=form.plan_id.data)
+        return _provider_unavailable(retry_plan_id=form.plan_id.data, attempt=form.attempt.data)
     return redirect(url, code=303)
 
 
@@ -83,10 +84,13 @@ def checkout_success() -> Response:
 
 
 def _provider_unavailable(
-    retry_plan_id: int | None = None, retry_url: str | None = None
+    retry_plan_id: int | None = None, retry_url: str | None = None, attempt: str | None = None
 ) -> Response:
     page = render_template(
-        "billing/unavailable.html", retry_plan_id=retry_plan_id, retry_url=retry_url
+        "billing/unavailable.html",
+        retry_plan_id=retry_plan_id,
+        retry_url=retry_url,
+        attempt=attempt,
     )
     response = make_response(page, 503)
     response.headers["Retry-After"] = "30"

@@ -20,8 +20,7 @@ from shop.billing.services import (
     AfterCommit,
     apply_customer_update,
     fulfil_checkout_session,
-    record_failed_invoice,
-    record_paid_invoice,
+    record_invoice,
     sync_subscription,
     timestamp,
 )
@@ -42,16 +41,13 @@ def on_subscription_changed(subscription: dict[str, Any], after: AfterCommit) ->
     return sync_subscription(subscription["id"], after)
 
 
-def on_invoice_paid(invoice: dict[str, Any], after: AfterCommit) -> object:
-    return record_paid_invoice(invoice, after)
-
-
-def on_invoice_payment_failed(invoice: dict[str, Any], after: AfterCommit) -> object:
-    return record_failed_invoice(invoice, after)
+def on_invoice_changed(invoice: dict[str, Any], after: AfterCommit) -> object:
+    # Paid or failed, the invoice is applied as Stripe has it now, not as this snapshot says.
+    return record_invoice(invoice, after)
 
 
 def on_customer_updated(customer: dict[str, Any], after: AfterCommit) -> object:
-    return apply_customer_update(customer)
+    return apply_customer_update(customer["id"])
 
 
 HANDLERS: dict[str, Handler] = {
@@ -61,8 +57,8 @@ HANDLERS: dict[str, Handler] = {
     "customer.subscription.deleted": on_subscription_changed,
     "customer.subscription.paused": on_subscription_changed,
     "customer.subscription.resumed": on_subscription_changed,
-    "invoice.paid": on_invoice_paid,
-    "invoice.payment_failed": on_invoice_payment_failed,
+    "invoice.paid": on_invoice_changed,
+    "invoice.payment_failed": on_invoice_changed,
     "customer.updated": on_customer_updated,
 }
 

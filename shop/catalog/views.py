@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import secrets
+
+from flask import Blueprint, Response, make_response, render_template
 
 from shop.catalog.queries import active_box, active_boxes
 from shop.extensions import db
@@ -17,7 +19,17 @@ def index() -> str:
 
 
 @bp.get("/<slug>")
-def box(slug: str) -> str:
+def box(slug: str) -> Response:
     box = db.one_or_404(active_box(slug))
     monthly = next((plan for plan in box.plans if plan.term_months == 1), None)
-    return render_template("catalog/box.html", box=box, plans=box.plans, monthly=monthly)
+    page = render_template(
+        "catalog/box.html",
+        box=box,
+        plans=box.plans,
+        monthly=monthly,
+        checkout_attempt=secrets.token_urlsafe(16),
+    )
+    response = make_response(page)
+    # Each render carries a fresh checkout nonce (and the visitor's CSRF token).
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

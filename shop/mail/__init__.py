@@ -5,6 +5,6 @@
 (blueprint `bp`), registered in development only.
 """
 
-from shop.mail.services import send_email
+from shop.mail.services import send_email, send_email_after_response
 
-__all__ = ["send_email"]
+__all__ = ["send_email", "send_email_after_response"]

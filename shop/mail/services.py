@@ -44,7 +44,7 @@ from email.utils import format_datetime, make_msgid
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, has_request_context
+from flask import Response, after_this_request, current_app, has_request_context
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -78,7 +78,39 @@ def send_email(to: str, template: str, *, subject: str | None = None, **context:
     except Exception:
         logger.exception("email %r could not be rendered; nothing was sent", template)
         return False
+    return deliver_rendered(to, template, rendered)
 
+
+def send_email_after_response(
+    to: str, template: str, *, subject: str | None = None, **context: Any
+) -> None:
+    """Render now, deliver once the response has gone out (outside a request: now).
+
+    For emails whose sending time must not show in the response time — a sign-in link, whose
+    SMTP round trip would otherwise tell a visitor that the address belongs to a customer.
+    """
+    if not has_request_context():
+        send_email(to, template, subject=subject, **context)
+        return
+    try:
+        rendered = render_email(template, subject=subject, **context)
+    except Exception:
+        logger.exception("email %r could not be rendered; nothing was sent", template)
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def deliver_later() -> None:
+        with app.app_context():
+            deliver_rendered(to, template, rendered)
+
+    @after_this_request
+    def on_close(response: Response) -> Response:
+        response.call_on_close(deliver_later)
+        return response
+
+
+def deliver_rendered(to: str, template: str, rendered: RenderedEmail) -> bool:
+    """Send (or keep in the outbox) an email already rendered. Never raises."""
     config = current_app.config
     if not config["MAIL_URL"]:
         if config["SHOP_ENV"] == "production":

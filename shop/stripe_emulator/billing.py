@@ -881,7 +881,14 @@ def complete_checkout(em: Emulator, session: dict[str, Any], form: CheckoutInput
     if session.get("customer"):
         customer = em.data["customers"][session["customer"]]
         previous: dict[str, Any] = {}
-        if shipping is not None and customer.get("shipping") != shipping:
+        # As on Stripe, an existing customer's details change only where customer_update
+        # allows it ("never" is the default).
+        may_update = session.get("_customer_update") or {}
+        if (
+            shipping is not None
+            and may_update.get("shipping") == "auto"
+            and customer.get("shipping") != shipping
+        ):
             previous["shipping"] = snapshot(customer.get("shipping"))
             customer["shipping"] = snapshot(shipping)
         if not customer.get("name") and form.card.name:

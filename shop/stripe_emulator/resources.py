@@ -609,6 +609,25 @@ def _session_discounts(em: Emulator, params: dict[str, Any]) -> list[dict[str, A
     return entries
 
 
+def _customer_update(params: dict[str, Any], customer_id: str | None) -> dict[str, str]:
+    """Which of the customer's details Checkout may overwrite (Stripe's default: none)."""
+    if "customer_update" not in params:
+        return {}
+    if not customer_id:
+        raise invalid("customer_update", "customer_update can only be used with customer.")
+    raw = to_dict(params["customer_update"], "customer_update")
+    update: dict[str, str] = {}
+    for key, value in raw.items():
+        if key not in ("address", "name", "shipping"):
+            raise invalid(
+                f"customer_update[{key}]", "Received unknown parameter", code="parameter_unknown"
+            )
+        if value not in ("auto", "never"):
+            raise invalid(f"customer_update[{key}]", "Must be auto or never.")
+        update[key] = value
+    return update
+
+
 @route("/v1/checkout/sessions", ["POST"])
 def create_checkout_session(em: Emulator, params: dict[str, Any]) -> Any:
     check_params(params, SESSION_FIELDS)
@@ -740,7 +759,9 @@ def create_checkout_session(em: Emulator, params: dict[str, Any]) -> Any:
     metadata_holder: dict[str, Any] = {"metadata": {}}
     if "metadata" in params:
         apply_metadata(metadata_holder, params["metadata"])
+    customer_update = _customer_update(params, customer_id)
     session = {
+        "_customer_update": customer_update,
         "id": session_id,
         "object": "checkout.session",
         "adaptive_pricing": None,

@@ -306,3 +306,19 @@ def test_two_requests_racing_with_one_link_sign_in_once(app, client, customer):
     for thread in threads:
         thread.join(timeout=10)
     assert sorted(outcomes) == ["refused", "signed in"]
+
+
+def test_the_link_is_emailed_after_the_response_has_gone(app, customer):
+    """How long SMTP takes must not show in the response: the email waits for it to close."""
+    from flask.testing import FlaskClient
+
+    from tests.helpers import csrf_token
+    from tests.mail.helpers import sent_emails
+
+    browser = FlaskClient(app)  # a plain client: it does not close responses by itself
+    token = csrf_token(browser, "/account/login")
+    response = browser.post("/account/login", data={"email": customer.email, "csrf_token": token})
+    assert response.status_code == 303
+    assert sent_emails(to=customer.email) == []
+    response.close()  # what the WSGI server does once the response is sent
+    assert len(sent_emails(to=customer.email)) == 1

@@ -98,7 +98,13 @@ def subscribe_button(client: FlaskClient, box_slug: str, term_months: int) -> di
     plan = db.session.scalar(db.select(Plan).where(Plan.lookup_key == f"{box_slug}-{term_months}m"))
     assert plan is not None
     assert f'name="plan_id" value="{plan.id}"' in page
-    return {"csrf_token": html.unescape(token.group(1)), "plan_id": str(plan.id)}
+    attempt = re.search(r'name="attempt" value="([^"]+)"', page)
+    assert attempt, "no checkout nonce on the box page"
+    return {
+        "csrf_token": html.unescape(token.group(1)),
+        "plan_id": str(plan.id),
+        "attempt": attempt.group(1),
+    }
 
 
 def buy(

@@ -157,7 +157,12 @@ def test_existing_customer_is_reused_and_email_fixed(
     stripe_client: stripe.StripeClient, pages: Any, running: RunningEmulator
 ) -> None:
     customer = stripe_client.v1.customers.create(params={"email": "kim@example.com", "name": "Kim"})
-    session = make_session(stripe_client, make_plan(stripe_client), customer=customer.id)
+    session = make_session(
+        stripe_client,
+        make_plan(stripe_client),
+        customer=customer.id,
+        customer_update={"shipping": "auto", "name": "auto"},
+    )
     page = pages.get(path_of(session.url, running)).get_data(as_text=True)
     assert "kim@example.com" in page and 'id="email"' not in page
     assert pay(pages, running, session, email="ignored@example.com").status_code == 303
@@ -166,6 +171,21 @@ def test_existing_customer_is_reused_and_email_fixed(
     assert stripe_client.v1.customers.retrieve(customer.id).shipping.address.city == "Sydney"
     assert len(stripe_client.v1.customers.list().data) == 1
     assert "customer.updated" in event_types(stripe_client)
+
+
+def test_existing_customer_keeps_their_address_unless_customer_update_allows(
+    stripe_client: stripe.StripeClient, pages: Any, running: RunningEmulator
+) -> None:
+    customer = stripe_client.v1.customers.create(params={"email": "kim@example.com"})
+    session = make_session(stripe_client, make_plan(stripe_client), customer=customer.id)
+    assert pay(pages, running, session).status_code == 303
+    assert stripe_client.v1.customers.retrieve(customer.id).shipping is None
+
+
+def test_customer_update_needs_a_customer(stripe_client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as error:
+        make_session(stripe_client, make_plan(stripe_client), customer_update={"shipping": "auto"})
+    assert error.value.param == "customer_update"
 
 
 def test_customer_email_prefills(
