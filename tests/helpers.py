@@ -33,7 +33,7 @@ def comment_form(client: FlaskClient, slug: str, **fields: str) -> dict[str, str
         "author": "Sam Reader",
         "email": "sam@example.com",
         "url": "",
-        "phone": "",
+        "mb_trap": "",
     }
     data.update(fields)
     return data

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectMultipleField, StringField
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, ValidationError
 
 from shop.billing.models import ShipmentStatus
 from shop.comments.forms import comment_text_field, strip_text
 from shop.comments.services import ModerationAction
+from shop.site.params import as_id
 
 ACTION_LABELS: dict[ModerationAction, str] = {
     ModerationAction.APPROVE: "Approve",
@@ -51,10 +52,17 @@ class ModerateForm(FlaskForm):
         return ModerationAction(self.action.data)
 
 
+def _ids_in_range(form: FlaskForm, field: SelectMultipleField) -> None:
+    if any(as_id(value) is None for value in field.data or []):
+        raise ValidationError("Those aren't comments we know.")
+
+
 class BulkModerateForm(ModerateForm):
     """One action for the comments ticked in the list."""
 
-    ids = SelectMultipleField("Comments", coerce=int, validate_choice=False)
+    ids = SelectMultipleField(
+        "Comments", coerce=int, validate_choice=False, validators=[_ids_in_range]
+    )
 
 
 class CommentTextForm(FlaskForm):

@@ -42,6 +42,7 @@ from shop.comments.queries import comments_with_status, pending_count, status_co
 from shop.comments.services import (
     CommentRejected,
     ModerationAction,
+    ModerationResult,
     approve_and_reply,
     edit_comment_text,
     moderate,
@@ -224,10 +225,7 @@ def _return_url(default: CommentStatus = CommentStatus.PENDING) -> str:
     return _comments_url(status, max(page, 1))
 
 
-def _done_message(action: ModerationAction, changed: int) -> str:
-    noun = "comment" if changed == 1 else "comments"
-    if changed == 0:
-        return "Nothing changed: those comments were already there."
+def _done_message(action: ModerationAction, result: ModerationResult) -> str:
     past = {
         ModerationAction.APPROVE: "approved",
         ModerationAction.UNAPPROVE: "unapproved",
@@ -236,7 +234,23 @@ def _done_message(action: ModerationAction, changed: int) -> str:
         ModerationAction.RESTORE: "restored",
         ModerationAction.DELETE: "deleted permanently",
     }[action]
-    return f"{changed} {noun} {past}."
+    changed = result.changed
+    parts = [
+        f"{changed} comment{'' if changed == 1 else 's'} {past}."
+        if changed
+        else "Nothing changed: those comments were already there."
+    ]
+    if result.waiting_for_parent:
+        parts.append(
+            f"{result.waiting_for_parent} repl{'y is' if result.waiting_for_parent == 1 else 'ies are'} "
+            "still pending: approve the comment it answers first."
+        )
+    if result.replies_held:
+        parts.append(
+            f"{result.replies_held} approved repl{'y was' if result.replies_held == 1 else 'ies were'} "
+            "held with it (see Pending)."
+        )
+    return " ".join(parts)
 
 
 @bp.post("/comments/<int:comment_id>/moderate")
@@ -246,8 +260,10 @@ def moderate_one(comment_id: int) -> Response:
     if not form.validate():
         abort(400, "That isn't an action we know.")
     action = form.moderation_action
-    changed = moderate([comment.id], action, current_user.email)
-    flash(_done_message(action, changed), "success")
+    if action not in TAB_ACTIONS[comment.status]:
+        abort(400, "That action doesn't apply to this comment.")
+    result = moderate([comment.id], action, current_user.email)
+    flash(_done_message(action, result), "success")
     return redirect(_return_url(), code=303)
 
 
@@ -260,8 +276,8 @@ def moderate_bulk() -> Response:
         flash("Select at least one comment first. Nothing was changed.", "error")
         return redirect(_return_url(), code=303)
     action = form.moderation_action
-    changed = moderate(form.ids.data, action, current_user.email)
-    flash(_done_message(action, changed), "success")
+    result = moderate(form.ids.data, action, current_user.email)
+    flash(_done_message(action, result), "success")
     return redirect(_return_url(), code=303)
 
 

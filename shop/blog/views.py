@@ -30,6 +30,7 @@ from shop.comments.forms import CommentForm
 from shop.comments.models import Comment
 from shop.comments.queries import (
     COMMENTS_PER_PAGE,
+    approved_count,
     approved_replies,
     approved_top_level,
     own_unapproved,
@@ -37,6 +38,7 @@ from shop.comments.queries import (
 )
 from shop.db import utcnow
 from shop.extensions import db
+from shop.site.params import as_id, page_number
 from shop.urls import absolute_url
 
 bp = Blueprint("blog", __name__)
@@ -48,7 +50,10 @@ OWN_COMMENTS_SESSION_KEY = "own_comment_ids"
 @bp.get("/blog/")
 def index() -> str:
     page = db.paginate(
-        published_articles(utcnow()), per_page=ARTICLES_PER_PAGE, max_per_page=ARTICLES_PER_PAGE
+        published_articles(utcnow()),
+        page=page_number(),
+        per_page=ARTICLES_PER_PAGE,
+        max_per_page=ARTICLES_PER_PAGE,
     )
     return render_template("blog/index.html", page=page, tag=None)
 
@@ -58,6 +63,7 @@ def tag(slug: str) -> str:
     tag = db.one_or_404(tag_by_slug(slug))
     page = db.paginate(
         published_articles_tagged(tag, utcnow()),
+        page=page_number(),
         per_page=ARTICLES_PER_PAGE,
         max_per_page=ARTICLES_PER_PAGE,
     )
@@ -74,7 +80,7 @@ def article(slug: str) -> Response:
     if cookie.remembers_details:
         form.author.data, form.email.data, form.url.data = cookie.name, cookie.email, cookie.url
         form.remember.data = True
-    reply_to = request.args.get("replyto", type=int)
+    reply_to = as_id(request.args.get("replyto"))
     if reply_to:
         form.parent_id.data = str(reply_to)
     return render_article(article, form)
@@ -85,7 +91,10 @@ def render_article(
 ) -> Response:
     """The article page, with its comments and the comment form as given (errors and all)."""
     comments = db.paginate(
-        approved_top_level(article.id), per_page=COMMENTS_PER_PAGE, max_per_page=COMMENTS_PER_PAGE
+        approved_top_level(article.id),
+        page=page_number(),
+        per_page=COMMENTS_PER_PAGE,
+        max_per_page=COMMENTS_PER_PAGE,
     )
     children: dict[int, list[Comment]] = defaultdict(list)
     thread_ids = [comment.id for comment in comments.items]
@@ -106,10 +115,11 @@ def render_article(
                 children[own.parent_id].append(own)
 
     replying_to = None
-    if form.parent_id.data and str(form.parent_id.data).isdigit():
-        replying_to = db.session.scalar(replyable_comment(article.id, int(form.parent_id.data)))
-        if replying_to is None:
-            form.parent_id.data = ""
+    parent_id = as_id(form.parent_id.data)
+    if parent_id is not None:
+        replying_to = db.session.scalar(replyable_comment(article.id, parent_id))
+    if replying_to is None:
+        form.parent_id.data = ""
     form.rendered_at.data = form_stamp()
     boxes = db.session.scalars(active_boxes()).all()
     html = render_template(
@@ -119,6 +129,7 @@ def render_article(
         children=children,
         own_top_level=own_top_level if _is_last_page(comments) else [],
         awaiting=awaiting,
+        comment_count=db.session.scalar(approved_count(article.id)) or 0,
         form=form,
         form_message=form_message,
         replying_to=replying_to,

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from flask import Response, current_app, request
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 COMMENTER_COOKIE = "mb_commenter"
 COMMENTER_COOKIE_MAX_AGE = 365 * 24 * 60 * 60
@@ -29,6 +29,10 @@ class CommenterCookie:
 
 def _serializer(salt: str) -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def _timed_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="comment-form-stamp")
 
 
 def read_commenter_cookie() -> CommenterCookie:
@@ -67,17 +71,22 @@ def write_commenter_cookie(response: Response, cookie: CommenterCookie, remember
     )
 
 
+# A form older than this is not trusted to say when it was rendered (a robot could keep
+# reusing one old stamp); the CSRF token expires sooner anyway, and a fresh form comes back.
+FORM_STAMP_MAX_AGE = 2 * 24 * 60 * 60
+
+
 def form_stamp() -> str:
     """A signed "the form was rendered now" value for the hidden field."""
-    return _serializer("comment-form-stamp").dumps(time.time())
+    return _timed_serializer().dumps(time.time())
 
 
 def seconds_since_stamp(stamp: str | None) -> float | None:
-    """Seconds since the stamp was made; None if it is missing, forged or from the future."""
+    """Seconds since the stamp was made; None if missing, forged, too old or from the future."""
     if not stamp:
         return None
     try:
-        rendered = float(_serializer("comment-form-stamp").loads(stamp))
+        rendered = float(_timed_serializer().loads(stamp, max_age=FORM_STAMP_MAX_AGE))
     except (BadSignature, TypeError, ValueError):
         return None
     elapsed = time.time() - rendered

@@ -9,6 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from shop.site.params import as_id
+
 MAX_NAME = 245
 MAX_EMAIL = 100
 MAX_URL = 200
@@ -54,7 +56,7 @@ def _web_address(form: FlaskForm, field: StringField) -> None:
 
 
 def _parent(form: FlaskForm, field: HiddenField) -> None:
-    if field.data and not str(field.data).isdigit():
+    if field.data and as_id(field.data) is None:
         raise ValidationError("The comment you're replying to isn't available.")
 
 
@@ -90,7 +92,8 @@ class CommentForm(FlaskForm):
         "Save my name, email, and website in this browser for the next time I comment."
     )
     parent_id = HiddenField(validators=[_parent])
-    # Shown to nobody: a person leaves it empty, a form-filling robot does not.
-    phone = StringField("Leave this field empty", filters=[strip_text])
+    # Shown to nobody: a person leaves it empty, a form-filling robot does not. Its name is
+    # one no browser autofills (a "phone" field would be filled for real readers).
+    mb_trap = StringField("Leave this field empty", filters=[strip_text])
     # When the form was rendered, signed so it cannot be faked.
     rendered_at = HiddenField()

@@ -207,33 +207,63 @@ _TARGET_STATUS = {
 }
 
 
-def moderate(comment_ids: Iterable[int], action: ModerationAction, admin_email: str) -> int:
-    """Apply one moderation action to the given comments. Commits; returns how many changed."""
+# Which statuses each action applies to (the admin's tabs offer exactly these). Deleting
+# for good is only for what is already in the spam or the trash.
+_ACTION_APPLIES_TO = {
+    ModerationAction.APPROVE: {CommentStatus.PENDING},
+    ModerationAction.UNAPPROVE: {CommentStatus.APPROVED},
+    ModerationAction.SPAM: {CommentStatus.PENDING, CommentStatus.APPROVED},
+    ModerationAction.TRASH: {CommentStatus.PENDING, CommentStatus.APPROVED},
+    ModerationAction.RESTORE: {CommentStatus.SPAM, CommentStatus.TRASH},
+    ModerationAction.DELETE: {CommentStatus.SPAM, CommentStatus.TRASH},
+}
+HELD_WITH_PARENT = "Held because the comment it replies to was taken down"
+
+
+@dataclass(frozen=True)
+class ModerationResult:
+    changed: int = 0
+    # Approvals that must wait for the comment they reply to (a reply is never shown alone).
+    waiting_for_parent: int = 0
+    # Approved replies taken down with the comment they answer (now pending again).
+    replies_held: int = 0
+
+
+def moderate(
+    comment_ids: Iterable[int], action: ModerationAction, admin_email: str
+) -> ModerationResult:
+    """Apply one moderation action to the given comments. Commits once.
+
+    A reply is shown only under its parent, so: a reply is approved only once the comment it
+    answers is (parents in the same batch count), and taking an approved comment down holds
+    its approved replies as pending, with the reason. Comments whose status the action does
+    not apply to are left as they are.
+    """
     ids = sorted(set(comment_ids))
     if not ids:
-        return 0
+        return ModerationResult()
+    comments = db.session.scalars(
+        select(Comment)
+        .where(Comment.id.in_(ids), Comment.status.in_(_ACTION_APPLIES_TO[action]))
+        .order_by(Comment.depth, Comment.id)
+    ).all()
     if action is ModerationAction.DELETE:
         # Replies go with their parent (ON DELETE CASCADE), so the thread never dangles.
-        result = db.session.execute(delete(Comment).where(Comment.id.in_(ids)))
+        result = db.session.execute(delete(Comment).where(Comment.id.in_([c.id for c in comments])))
         db.session.commit()
-        return result.rowcount or 0
+        return ModerationResult(changed=result.rowcount or 0)
 
-    comments = db.session.scalars(select(Comment).where(Comment.id.in_(ids))).all()
-    changed = 0
     stamp = utcnow().strftime("%Y-%m-%d %H:%M UTC")
+    changed = waiting = held = 0
     for comment in comments:
-        if action is ModerationAction.RESTORE:
-            if comment.status not in (CommentStatus.TRASH, CommentStatus.SPAM):
+        target = _target_status(comment, action)
+        if target == CommentStatus.APPROVED and not _parent_shown(comment):
+            if action is ModerationAction.APPROVE:
+                waiting += 1
                 continue
-            target = (
-                comment.status_before_trash
-                if comment.status == CommentStatus.TRASH and comment.status_before_trash
-                else CommentStatus.PENDING
-            )
-        else:
-            target = _TARGET_STATUS[action]
-        if comment.status == target:
-            continue
+            target = CommentStatus.PENDING  # restored, but its parent is not on the page
+        if comment.status == CommentStatus.APPROVED and target != CommentStatus.APPROVED:
+            held += _hold_approved_replies(comment, stamp)
         if target == CommentStatus.TRASH:
             comment.status_before_trash = comment.status
         comment.status = target
@@ -241,9 +271,44 @@ def moderate(comment_ids: Iterable[int], action: ModerationAction, admin_email: 
             *comment.status_reasons,
             f"{target.value.capitalize()} by {admin_email} on {stamp}",
         ]
+        db.session.flush()
         changed += 1
     db.session.commit()
-    return changed
+    return ModerationResult(changed=changed, waiting_for_parent=waiting, replies_held=held)
+
+
+def _target_status(comment: Comment, action: ModerationAction) -> CommentStatus:
+    if action is ModerationAction.RESTORE:
+        if comment.status == CommentStatus.TRASH and comment.status_before_trash:
+            return comment.status_before_trash
+        return CommentStatus.PENDING
+    return _TARGET_STATUS[action]
+
+
+def _parent_shown(comment: Comment) -> bool:
+    if comment.parent_id is None:
+        return True
+    parent = db.session.get(Comment, comment.parent_id)
+    return parent is not None and parent.status == CommentStatus.APPROVED
+
+
+def _hold_approved_replies(comment: Comment, stamp: str) -> int:
+    """Hold every approved reply below `comment` (they would have nowhere to show)."""
+    thread = db.session.scalars(
+        select(Comment).where(Comment.thread_id == comment.thread_id, Comment.depth > comment.depth)
+    ).all()
+    below, frontier = [], {comment.id}
+    for reply in sorted(thread, key=lambda c: c.depth):
+        if reply.parent_id in frontier:
+            frontier.add(reply.id)
+            below.append(reply)
+    held = 0
+    for reply in below:
+        if reply.status == CommentStatus.APPROVED:
+            reply.status = CommentStatus.PENDING
+            reply.status_reasons = [*reply.status_reasons, f"{HELD_WITH_PARENT} ({stamp})"]
+            held += 1
+    return held
 
 
 def edit_comment_text(comment: Comment, body: str, admin_email: str) -> None:
@@ -265,6 +330,10 @@ def approve_and_reply(comment: Comment, body: str, admin_email: str, display_nam
     if not body:
         raise CommentRejected("Write a reply first.")
     now = utcnow()
+    if comment.status != CommentStatus.APPROVED and not _parent_shown(comment):
+        raise CommentRejected(
+            "This comment replies to one that isn't approved. Approve that one first."
+        )
     if comment.status != CommentStatus.APPROVED:
         comment.status = CommentStatus.APPROVED
         comment.status_reasons = [

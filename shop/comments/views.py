@@ -17,6 +17,7 @@ from shop.comments.rendering import avatar_colour, comment_html, initials
 from shop.comments.services import CommentInput, CommentRejected, Visitor, submit_comment
 from shop.db import utcnow
 from shop.extensions import client_ip, csrf, db, limiter
+from shop.site.params import as_id
 
 bp = Blueprint("comments", __name__)
 
@@ -47,8 +48,8 @@ def post(slug: str) -> Response:
                 author_name=form.author.data or "",
                 author_email=form.email.data or "",
                 author_url=form.url.data or "",
-                parent_id=int(form.parent_id.data) if form.parent_id.data else None,
-                honeypot=form.phone.data or "",
+                parent_id=as_id(form.parent_id.data),
+                honeypot=form.mb_trap.data or "",
                 seconds_since_render=seconds_since_stamp(form.rendered_at.data),
             ),
             Visitor(

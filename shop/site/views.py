@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, jsonify, render_template
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -52,6 +52,16 @@ def healthz() -> tuple[Response, int]:
         current_app.logger.exception("health check: database unavailable")
         return jsonify(status="error", database="unavailable"), 503
     return jsonify(status="ok", database="ok"), 200
+
+
+@bp.before_app_request
+def refuse_nul_characters() -> None:
+    """NUL can be in no URL, query or form field the shop uses, and PostgreSQL refuses it."""
+    values = [request.path, *request.args.values()]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values.extend(request.form.values())
+    if any("\x00" in value for value in values):
+        abort(400, "That request contains a character we can't accept.")
 
 
 @bp.after_app_request

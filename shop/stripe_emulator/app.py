@@ -31,9 +31,9 @@ def create_emulator_app(
 
     ``state_path`` keeps the state in that SQLite file; ``deliver_async=False`` leaves webhook
     delivery to ``emulator.deliver_pending()``; ``api_key`` restricts access to one test key.
-    Raises ProductionRefused when ``SHOP_ENV=production``.
+    Raises ProductionRefused when ``SHOP_ENV=production`` or a live key is around.
     """
-    refuse_production()
+    refuse_production(api_key)
     from . import resources  # noqa: F401 - registers the /v1 routes on the blueprint
     from .views import bp as pages_bp
 

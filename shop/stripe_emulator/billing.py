@@ -687,6 +687,15 @@ def end_subscription(em: Emulator, sub: dict[str, Any], reason: str) -> None:
     em.emit("customer.subscription.deleted", sub)
 
 
+def next_period_end(anchor: int, interval: str, count: int, now: int) -> int:
+    """The first period boundary after `now`, counted from the billing anchor as Stripe does
+    (a subscription begun on 31 January renews on the 28th, then the 31st of March)."""
+    periods = 1
+    while (end := add_interval(anchor, interval, count * periods)) <= now:
+        periods += 1
+    return end
+
+
 def renew(em: Emulator, sub: dict[str, Any]) -> None:
     """Handle the period boundary now: end a cancelling subscription or bill the next period."""
     now = em.now()
@@ -701,8 +710,11 @@ def renew(em: Emulator, sub: dict[str, Any]) -> None:
         price = em.data["prices"][item["price"]["id"]]
         recurring = price["recurring"]
         item["current_period_start"] = now
-        item["current_period_end"] = add_interval(
-            now, recurring["interval"], int(recurring["interval_count"])
+        item["current_period_end"] = next_period_end(
+            int(sub.get("billing_cycle_anchor") or old_start),
+            recurring["interval"],
+            int(recurring["interval_count"]),
+            now,
         )
     invoice = create_invoice(
         em, sub, billing_reason="subscription_cycle", period_start=old_start, period_end=now

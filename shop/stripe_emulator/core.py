@@ -69,13 +69,19 @@ class ProductionRefused(RuntimeError):
     """Raised when something tries to start the emulator with SHOP_ENV=production."""
 
 
-def refuse_production() -> None:
-    """Raise ProductionRefused when ``SHOP_ENV`` says production."""
+def refuse_production(api_key: str | None = None) -> None:
+    """Raise ProductionRefused in production (SHOP_ENV) or next to a live Stripe key."""
     if os.environ.get("SHOP_ENV", "").strip().lower() in ("production", "prod"):
         raise ProductionRefused(
             "The Stripe emulator must never run in production (SHOP_ENV=production). "
             "Point the shop at the real Stripe API instead."
         )
+    for key in (api_key or "", os.environ.get("STRIPE_SECRET_KEY", "")):
+        if key.strip().startswith(("sk_live_", "rk_live_")):
+            raise ProductionRefused(
+                "The Stripe emulator refuses to start with a live Stripe key (sk_live_...): "
+                "live keys belong to the real Stripe API."
+            )
 
 
 def new_id(prefix: str, length: int = 24) -> str:
@@ -259,7 +265,11 @@ class Emulator:
     def render(self, obj: Any) -> Any:
         """A deep copy without private ``_`` keys, with embedded prices refreshed."""
         if isinstance(obj, dict):
-            if obj.get("object") == "subscription":
+            # Only the live subscription: snapshots stored in events keep the prices they had.
+            if (
+                obj.get("object") == "subscription"
+                and self.data["subscriptions"].get(obj.get("id")) is obj
+            ):
                 self._refresh_items(obj)
             return {k: self.render(v) for k, v in obj.items() if not k.startswith("_")}
         if isinstance(obj, list):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
@@ -533,8 +534,11 @@ def advance_clock() -> Any:
     try:
         for key, factor in units.items():
             if values.get(key) not in (None, ""):
-                total += int(float(values[key]) * factor)
-    except (TypeError, ValueError):
+                amount = float(values[key]) * factor
+                if not math.isfinite(amount) or abs(amount) > 100 * 366 * 86400:  # a century
+                    raise ValueError(key)
+                total += int(amount)
+    except (TypeError, ValueError, OverflowError):
         return jsonify(
             {
                 "error": {

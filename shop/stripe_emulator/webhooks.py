@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import threading
@@ -67,7 +68,8 @@ def post(
             return response.status, None
     except urllib.error.HTTPError as exc:
         return exc.code, None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # No answer, a timeout, or an answer that is not HTTP: a failed attempt all the same.
         return None, str(exc) or exc.__class__.__name__
 
 
@@ -165,7 +167,10 @@ class DeliveryWorker:
                     except Exception as exc:  # a failing receiver is a failed delivery
                         status, error = None, repr(exc)
                 else:
-                    status, error = post(url, payload, headers, em.delivery_timeout)
+                    try:
+                        status, error = post(url, payload, headers, em.delivery_timeout)
+                    except Exception as exc:  # whatever happens, it counts as an attempt
+                        status, error = None, repr(exc)
                 self._record(delivery_id, started, status, error)
             em.save()
             return len(jobs)

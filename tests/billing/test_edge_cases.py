@@ -6,6 +6,7 @@ import re
 import socket
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from shop.accounts.models import Customer
@@ -14,6 +15,7 @@ from shop.catalog.models import Plan
 from shop.extensions import db
 from tests.billing.conftest import buy, card_form, deliver, hosted_path, subscribe_button
 from tests.billing.test_webhooks import post_event
+from tests.conftest import IS_POSTGRES
 from tests.helpers import text_of
 from tests.mail.helpers import sent_emails
 
@@ -157,14 +159,23 @@ def test_subscribing_again_from_the_same_page_after_paying_starts_a_new_checkout
     assert stripe_emulator.client().v1.checkout.sessions.retrieve(session_id).status == "open"
 
 
+@pytest.mark.skipif(
+    not IS_POSTGRES,
+    reason="needs PostgreSQL: the in-memory SQLite test database has one connection",
+)
 def test_double_click_at_the_same_time_makes_one_session(app, client, stripe_emulator, catalogue):
     form = subscribe_button(client, "musclebox", 3)
+    cookie = client.get_cookie("session")
+    assert cookie is not None
     locations: list[str] = []
     barrier = threading.Barrier(2)
 
     def press() -> None:
+        browser = app.test_client()  # the same browser: the same session cookie
+        browser.set_cookie("session", cookie.value)
         barrier.wait(timeout=10)
-        locations.append(client.post("/checkout", data=form).headers["Location"])
+        response = browser.post("/checkout", data=form)
+        locations.append(response.headers.get("Location", str(response.status_code)))
 
     threads = [threading.Thread(target=press) for _ in range(2)]
     for thread in threads:

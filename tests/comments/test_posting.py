@@ -283,7 +283,7 @@ def test_forged_commenter_cookie_is_ignored(app, client, article):
 
 
 def test_honeypot_makes_spam_but_looks_held_to_the_robot(client, article):
-    response = post_comment(client, "lift-well", phone="0400 000 000")
+    response = post_comment(client, "lift-well", mb_trap="0400 000 000")
     assert response.status_code == 303
     (comment,) = comments()
     assert comment.status is CommentStatus.SPAM

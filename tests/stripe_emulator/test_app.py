@@ -114,3 +114,14 @@ def test_stripe_emulator_command_registers_forwarding(
     with RunningEmulator(state_path=str(state)) as again:
         endpoints = again.client().v1.webhook_endpoints.list().data
         assert [e.url for e in endpoints] == ["http://127.0.0.1:5000/hook"]
+
+
+def test_refuses_to_start_next_to_a_live_key(monkeypatch) -> None:
+    import pytest as _pytest
+
+    from shop.stripe_emulator import ProductionRefused, create_emulator_app
+
+    monkeypatch.delenv("SHOP_ENV", raising=False)
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_123")
+    with _pytest.raises(ProductionRefused, match="live Stripe key"):
+        create_emulator_app()

@@ -257,3 +257,29 @@ def test_customer_expand_subscriptions(
         sub.customer, params={"expand": ["subscriptions"]}
     )
     assert [s.id for s in customer.subscriptions.data] == [sub.id]
+
+
+def test_month_end_anchor_does_not_drift() -> None:
+    """Subscribed on 31 January: renewals fall on 28 Feb, then 31 Mar, then 30 Apr."""
+    import datetime as dt
+
+    from shop.stripe_emulator.billing import next_period_end
+
+    anchor = int(dt.datetime(2027, 1, 31, 9, tzinfo=dt.UTC).timestamp())
+    ends = []
+    now = anchor
+    for _ in range(3):
+        now = next_period_end(anchor, "month", 1, now)
+        ends.append(dt.datetime.fromtimestamp(now, dt.UTC).date().isoformat())
+    assert ends == ["2027-02-28", "2027-03-31", "2027-04-30"]
+
+
+def test_events_keep_the_price_as_it_was(
+    stripe_client: stripe.StripeClient, pages: Any, running: RunningEmulator
+) -> None:
+    sub = subscribe(stripe_client, pages, running)
+    price_id = sub["items"].data[0].price.id
+    stripe_client.v1.prices.update(price_id, params={"active": False, "nickname": "renamed"})
+    created = stripe_client.v1.events.list(params={"type": "customer.subscription.created"}).data[0]
+    price = created.data.object["items"].data[0].price
+    assert price.active is True and price.nickname is None

@@ -225,3 +225,48 @@ def test_ensure_webhook_endpoint_with_fixed_secret(
     assert event.type == "customer.created"
     with pytest.raises(ValueError):
         running.emulator.ensure_webhook_endpoint(receiver.url, "not-a-secret")
+
+
+def test_a_receiver_answering_garbage_is_a_failed_attempt(
+    stripe_client: stripe.StripeClient, running: RunningEmulator
+) -> None:
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    stop = threading.Event()
+
+    def answer_garbage() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            connection.recv(65536)
+            connection.sendall(b"garbage\r\n\r\n")
+            connection.close()
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    try:
+        register(stripe_client, f"http://127.0.0.1:{server.getsockname()[1]}/hook")
+        stripe_client.v1.customers.create(params={"email": "g@example.com"})
+        assert running.emulator.deliver_pending(force=True) == 1
+        delivery = next(iter(running.emulator.data["deliveries"].values()))
+        assert len(delivery["attempts"]) == 1
+        assert delivery["attempts"][0]["status"] is None and delivery["attempts"][0]["error"]
+        assert delivery["status"] == "pending", "it will be retried later, with backoff"
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        server.close()
+
+
+@pytest.mark.parametrize("days", ["inf", "1e400", "-inf", "nan"])
+def test_clock_refuses_impossible_amounts(running: RunningEmulator, days: str) -> None:
+    pages = running.app.test_client()
+    response = pages.post("/_emulator/clock/advance", data={"days": days})
+    assert response.status_code == 400
