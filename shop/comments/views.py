@@ -28,8 +28,26 @@ def _comment_rate_limit() -> str:
     return current_app.config["COMMENT_RATE_LIMIT"]
 
 
+def _too_many_comments(limit: object) -> Response | None:
+    """Over the per-IP limit: the article again, the visitor's text kept, with the reason."""
+    article = db.session.scalar(
+        published_article((request.view_args or {}).get("slug", ""), utcnow())
+    )
+    if article is None:
+        return None
+    return render_article(
+        article,
+        CommentForm(),
+        status=429,
+        form_message=(
+            "You've posted a lot of comments in a short time. Please wait a few minutes, "
+            "then post again — your comment is kept below."
+        ),
+    )
+
+
 @bp.post("/blog/<slug>/comments")
-@limiter.limit(_comment_rate_limit, methods=["POST"])
+@limiter.limit(_comment_rate_limit, methods=["POST"], on_breach=_too_many_comments)
 # The form checks its own CSRF token in validate(), so a stale token re-renders the form with
 # the visitor's text kept instead of throwing it away on a bare error page.
 @csrf.exempt

@@ -40,6 +40,8 @@ def error_response(status: int, detail: str | None = None) -> Response:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
+        if isinstance(error.response, Response):  # a page the shop built for this error itself
+            return error.response
         status = error.code or 500
         response = error_response(status, _own_message(error))
         for name, value in error.get_headers():
