@@ -220,7 +220,10 @@ def dispatch(handler: Handler, kwargs: dict[str, Any]) -> Response:
                             status, body = run_handler(em, handler, params, kwargs)
         except StripeError as exc:
             status, body = exc.status, exc.body(g.request_id)
-        if store_key and status < 500:
+        # As on Stripe, a request whose parameters failed validation never started, so its
+        # key is not used up: the corrected request may reuse it.
+        rejected_params = status == 400 and bool((body.get("error") or {}).get("param"))
+        if store_key and status < 500 and not rejected_params:
             em.idempotent_store(
                 store_key,
                 {

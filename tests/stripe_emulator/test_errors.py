@@ -218,3 +218,17 @@ def test_bad_expand_on_create_creates_nothing(stripe_client: stripe.StripeClient
         stripe_client.v1.products.create(params={"name": "Box", "expand": ["nonsense"]})
     assert info.value.param == "expand"
     assert stripe_client.v1.products.list().data == []
+
+
+def test_a_key_is_not_used_up_by_parameters_that_failed_validation(
+    stripe_client: stripe.StripeClient,
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.products.create(
+            params={"name": "Box", "colour": "red"},  # type: ignore[typeddict-unknown-key]
+            options={"idempotency_key": "fix-and-retry"},
+        )
+    product = stripe_client.v1.products.create(
+        params={"name": "Box"}, options={"idempotency_key": "fix-and-retry"}
+    )
+    assert product.name == "Box"
