@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.db import Base, TimestampMixin, enum_column, utcnow
+from shop.db import Base, TimestampMixin, enum_column
 
 article_tags = Table(
     "article_tags",
@@ -74,11 +74,3 @@ class Article(TimestampMixin, Base):
 
     author: Mapped[Author] = relationship(back_populates="articles")
     tags: Mapped[list[Tag]] = relationship(secondary=article_tags, order_by=Tag.name)
-
-    def is_visible(self, now: datetime | None = None) -> bool:
-        """True when readers may see the article."""
-        return (
-            self.status in (ArticleStatus.PUBLISHED, ArticleStatus.SCHEDULED)
-            and self.published_at is not None
-            and self.published_at <= (now or utcnow())
-        )

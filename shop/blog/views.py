@@ -14,7 +14,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_sqlalchemy.pagination import Pagination
 
 from shop.blog.models import Article
 from shop.blog.queries import (
@@ -127,7 +126,8 @@ def render_article(
         article=article,
         comments=comments,
         children=children,
-        own_top_level=own_top_level if _is_last_page(comments) else [],
+        # The author's own held comments follow the approved ones, on the last page.
+        own_top_level=[] if comments.has_next else own_top_level,
         awaiting=awaiting,
         comment_count=db.session.scalar(approved_count(article.id)) or 0,
         form=form,
@@ -169,10 +169,6 @@ def article_json_ld(article: Article) -> dict[str, object]:
     if article.hero_image_path:
         data["image"] = absolute_url("static", filename=article.hero_image_path)
     return data
-
-
-def _is_last_page(page: Pagination) -> bool:
-    return not page.has_next
 
 
 @bp.get("/feed.xml")

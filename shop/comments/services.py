@@ -156,11 +156,11 @@ def submit_comment(article: Article, data: CommentInput, visitor: Visitor) -> Co
         status=decision.status,
         status_reasons=list(decision.reasons),
         fingerprint=fingerprint,
+        thread_id=parent.thread_id if parent else None,
         ip_address=visitor.ip_address,
         user_agent=(visitor.user_agent or "")[:255] or None,
         created_at=now,
     )
-    _attach_thread(comment, parent)
     db.session.add(comment)
     try:
         db.session.flush()
@@ -184,10 +184,6 @@ def _reply_parent(article: Article, parent_id: int | None) -> Comment | None:
         parent = db.session.get(Comment, parent.parent_id)
         assert parent is not None
     return parent
-
-
-def _attach_thread(comment: Comment, parent: Comment | None) -> None:
-    comment.thread_id = parent.thread_id if parent else None
 
 
 class ModerationAction(StrEnum):

@@ -59,11 +59,6 @@ def add_interval(timestamp: int, interval: str, count: int) -> int:
     return int(moment.replace(year=year, month=month, day=day).timestamp())
 
 
-def strip_private(obj: dict[str, Any]) -> dict[str, Any]:
-    """A shallow public view of a stored object."""
-    return {k: v for k, v in obj.items() if not k.startswith("_")}
-
-
 def plan_from_price(price: dict[str, Any]) -> dict[str, Any] | None:
     """The legacy ``plan`` object Stripe still embeds in subscription items."""
     recurring = price.get("recurring")
