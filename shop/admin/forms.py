@@ -7,8 +7,9 @@ from wtforms import EmailField, PasswordField, SelectMultipleField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, ValidationError
 
 from shop.billing.models import ShipmentStatus
-from shop.comments.forms import comment_text_field, strip_text
+from shop.comments.forms import comment_text_field
 from shop.comments.services import ModerationAction
+from shop.forms import strip_text
 from shop.site.params import as_id
 
 ACTION_LABELS: dict[ModerationAction, str] = {

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from shop.forms import strip_text, valid_email
 from shop.site.params import as_id
 
 MAX_NAME = 245
 MAX_EMAIL = 100
 MAX_URL = 200
 MAX_COMMENT = 65_525
-
-
-def strip_text(value: str | None) -> str | None:
-    """WTForms filter: surrounding white space is never part of what was typed."""
-    return value.strip() if isinstance(value, str) else value
 
 
 def comment_text_field(label: str, required_message: str) -> TextAreaField:
@@ -32,13 +27,6 @@ def comment_text_field(label: str, required_message: str) -> TextAreaField:
             Length(max=MAX_COMMENT, message=f"Please keep it under {MAX_COMMENT:,} characters."),
         ],
     )
-
-
-def _valid_email(form: FlaskForm, field: StringField) -> None:
-    try:
-        validate_email(field.data or "", check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise ValidationError("Please enter a valid email address.") from exc
 
 
 def _web_address(form: FlaskForm, field: StringField) -> None:
@@ -76,7 +64,7 @@ class CommentForm(FlaskForm):
         validators=[
             DataRequired("Please enter your email address."),
             Length(max=MAX_EMAIL, message=f"Please keep your email under {MAX_EMAIL} characters."),
-            _valid_email,
+            valid_email("Please enter a valid email address.", MAX_EMAIL),
         ],
     )
     url = StringField(

@@ -11,11 +11,11 @@ from shop.billing.gateway import gateway
 from shop.catalog.services import sync_catalogue
 from shop.demo import seed_demo
 from shop.stripe_emulator.testing import RunningEmulator
+from tests.stripe_emulator.conftest import DECLINED_CARD, GOOD_CARD, LATER_FAILS_CARD
+from tests.stripe_emulator.conftest import card_form as emulator_card_form
 
 WEBHOOK_SECRET = "whsec_shop_test_suite_secret"
-GOOD_CARD = "4242 4242 4242 4242"
-LATER_FAILS_CARD = "4000 0000 0000 0341"
-DECLINED_CARD = "4000 0000 0000 0002"
+__all__ = ["DECLINED_CARD", "GOOD_CARD", "LATER_FAILS_CARD"]
 
 
 @pytest.fixture
@@ -65,23 +65,9 @@ def hosted_path(url: str, stripe_emulator: RunningEmulator) -> str:
 
 
 def card_form(card: str = GOOD_CARD, **overrides: str) -> dict[str, str]:
-    form = {
-        "email": "bea@example.com",
-        "card_number": card,
-        "card_expiry": "12 / 34",
-        "card_cvc": "123",
-        "card_name": "Bea Buyer",
-        "shipping_name": "Bea Buyer",
-        "line1": "1 George St",
-        "line2": "Level 2",
-        "city": "Sydney",
-        "state": "NSW",
-        "postal_code": "2000",
-        "country": "AU",
-        "action": "pay",
-    }
-    form.update(overrides)
-    return form
+    """The hosted checkout form as Bea fills it in (an Australian address)."""
+    buyer = {"email": "bea@example.com", "card_name": "Bea Buyer", "shipping_name": "Bea Buyer"}
+    return emulator_card_form(card, **{**buyer, **overrides})
 
 
 def subscribe_button(client: FlaskClient, box_slug: str, term_months: int) -> dict[str, Any]:
