@@ -10,9 +10,11 @@ from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, g, request
 
-from .core import Emulator, new_id
+from .core import Emulator
 from .errors import StripeError, invalid, missing
 from .forms import decode_params, to_int, to_list
+from .objects import new_id
+from .state import API_VERSION
 
 bp = Blueprint("stripe_api", __name__)
 
@@ -24,13 +26,18 @@ def emulator() -> Emulator:
     return current_app.extensions["stripe_emulator"]
 
 
+def base_url() -> str:
+    """The emulator's public address for hosted page links (Checkout and portal ``url``)."""
+    return emulator().public_base_url or request.host_url.rstrip("/")
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response with Stripe's headers."""
     response = Response(
         json.dumps(body, indent=2) + "\n", status=status, mimetype="application/json"
     )
     response.headers["Request-Id"] = getattr(g, "request_id", None) or new_id("req_", 14)
-    response.headers["Stripe-Version"] = "2026-10-28.endive"
+    response.headers["Stripe-Version"] = API_VERSION
     response.headers["Cache-Control"] = "no-cache, no-store"
     for key, value in (headers or {}).items():
         response.headers[key] = value

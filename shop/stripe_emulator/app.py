@@ -9,10 +9,13 @@ from typing import Any
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from . import resources  # noqa: F401 - importing it registers the /v1 routes on the blueprint
 from .api import bp as api_bp
 from .api import error_response
-from .core import Emulator, new_id, refuse_production
+from .core import Emulator, refuse_production
 from .errors import StripeError
+from .objects import new_id
+from .pages import bp as pages_bp
 
 
 def create_emulator_app(
@@ -34,9 +37,6 @@ def create_emulator_app(
     Raises ProductionRefused when ``SHOP_ENV=production`` or a live key is around.
     """
     refuse_production(api_key)
-    from . import resources  # noqa: F401 - registers the /v1 routes on the blueprint
-    from .views import bp as pages_bp
-
     em = emulator or Emulator(
         state_path,
         deliver_async=deliver_async,

@@ -1,37 +1,35 @@
-"""Builders for Stripe objects in the shapes of API version 2026-10-28.endive, plus helpers."""
+"""Builders for Stripe objects in the shapes of API version 2026-10-28.endive, plus helpers.
+
+This module imports nothing else from the emulator: the state, the billing behaviour and the API
+all build on it. Builders only need a clock, so they take anything with ``now()``.
+"""
 
 from __future__ import annotations
 
 import calendar
+import copy
 import datetime as dt
-from typing import Any
+import secrets
+import string
+from typing import Any, Protocol
 
-from .core import Emulator, new_id
-
-CURRENCY_SYMBOLS = {"aud": "$", "usd": "$", "nzd": "$", "cad": "$", "eur": "€", "gbp": "£"}
-ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "pyg", "xaf", "xof", "ugx", "rwf", "kmf", "gnf"}
-
-
-def format_money(amount: int | None, currency: str | None) -> str:
-    """``4500, "aud"`` -> ``A$45.00`` style text for the hosted pages."""
-    if amount is None:
-        return "—"
-    code = (currency or "").lower()
-    text = f"{amount:,}" if code in ZERO_DECIMAL else f"{amount / 100:,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(code, "")
-    prefix = "A$" if code == "aud" else symbol
-    return f"{prefix}{text}" if prefix else f"{text} {code.upper()}"
+_ALPHABET = string.ascii_letters + string.digits
 
 
-def describe_term(recurring: dict[str, Any] | None) -> str:
-    """``{"interval": "month", "interval_count": 3}`` -> ``every 3 months``."""
-    if not recurring:
-        return "one time"
-    interval = recurring.get("interval", "month")
-    count = int(recurring.get("interval_count") or 1)
-    if count == 1:
-        return f"every {interval}"
-    return f"every {count} {interval}s"
+class Clock(Protocol):
+    """Anything that tells emulator time (the Emulator does)."""
+
+    def now(self) -> int: ...
+
+
+def new_id(prefix: str, length: int = 24) -> str:
+    """A Stripe-looking id: prefix plus random letters and digits."""
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def snapshot(obj: Any) -> Any:
+    """A deep copy, for ``previous_attributes`` and for copying one object's hash into another."""
+    return copy.deepcopy(obj)
 
 
 def list_object(
@@ -99,7 +97,7 @@ def empty_address() -> dict[str, Any]:
     }
 
 
-def build_product(em: Emulator, *, name: str, obj_id: str | None = None) -> dict[str, Any]:
+def build_product(em: Clock, *, name: str, obj_id: str | None = None) -> dict[str, Any]:
     """A new product with defaults."""
     now = em.now()
     return {
@@ -126,7 +124,7 @@ def build_product(em: Emulator, *, name: str, obj_id: str | None = None) -> dict
     }
 
 
-def build_price(em: Emulator, *, product: str, currency: str, unit_amount: int) -> dict[str, Any]:
+def build_price(em: Clock, *, product: str, currency: str, unit_amount: int) -> dict[str, Any]:
     """A new per-unit price."""
     return {
         "id": new_id("price_"),
@@ -151,7 +149,7 @@ def build_price(em: Emulator, *, product: str, currency: str, unit_amount: int) 
     }
 
 
-def build_customer(em: Emulator) -> dict[str, Any]:
+def build_customer(em: Clock) -> dict[str, Any]:
     """A new empty customer."""
     obj_id = new_id("cus_", 14)
     return {
@@ -188,7 +186,7 @@ def build_customer(em: Emulator) -> dict[str, Any]:
     }
 
 
-def build_coupon(em: Emulator, obj_id: str | None) -> dict[str, Any]:
+def build_coupon(em: Clock, obj_id: str | None) -> dict[str, Any]:
     """A new coupon shell (amounts filled by the caller)."""
     return {
         "id": obj_id or new_id("", 8),
@@ -210,7 +208,7 @@ def build_coupon(em: Emulator, obj_id: str | None) -> dict[str, Any]:
     }
 
 
-def build_promotion_code(em: Emulator, *, code: str, coupon: str) -> dict[str, Any]:
+def build_promotion_code(em: Clock, *, code: str, coupon: str) -> dict[str, Any]:
     """A new promotion code for a coupon (2026 shape: ``promotion.coupon``)."""
     return {
         "id": new_id("promo_"),
@@ -235,7 +233,7 @@ def build_promotion_code(em: Emulator, *, code: str, coupon: str) -> dict[str, A
     }
 
 
-def build_webhook_endpoint(em: Emulator, *, url: str, enabled_events: list[str]) -> dict[str, Any]:
+def build_webhook_endpoint(em: Clock, *, url: str, enabled_events: list[str]) -> dict[str, Any]:
     """A new webhook endpoint with a fresh signing secret."""
     return {
         "id": new_id("we_"),

@@ -17,21 +17,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .core import Emulator
+from .state import State, Transport, endpoint_matches
 
 logger = logging.getLogger(__name__)
-
-
-def endpoint_matches(endpoint: dict[str, Any], event_type: str) -> bool:
-    """Whether an enabled endpoint subscribes to ``event_type`` (``*`` matches everything)."""
-    if endpoint.get("status") != "enabled" or endpoint.get("deleted"):
-        return False
-    enabled = endpoint.get("enabled_events") or []
-    return "*" in enabled or event_type in enabled
 
 
 def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
@@ -39,11 +29,6 @@ def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
     timestamp = int(time.time()) if timestamp is None else timestamp
     mac = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256)
     return f"t={timestamp},v1={mac.hexdigest()}"
-
-
-Transport = Callable[[str, str, dict[str, str]], int | None]
-"""``transport(url, payload, headers) -> HTTP status`` (None: no answer). Lets tests deliver
-straight into a Flask test client instead of over the network."""
 
 
 def delivery_headers(payload: str, secret: str) -> dict[str, str]:
@@ -76,7 +61,7 @@ def post(
 class DeliveryWorker:
     """Delivers pending webhooks, in a background thread or on demand via ``run_once``."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: State) -> None:
         self.emulator = emulator
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
@@ -204,7 +189,7 @@ class DeliveryWorker:
             delivery["next_attempt_at"] = time.time() + em.retry_delays[attempt - 1]
 
 
-def resend(emulator: Emulator, event_id: str) -> list[dict[str, Any]]:
+def resend(emulator: State, event_id: str) -> list[dict[str, Any]]:
     """Queue a fresh delivery of an event to every endpoint that subscribes to its type."""
     with emulator.transaction():
         event = emulator.get("events", event_id, "event")

@@ -83,11 +83,9 @@ def test_switch_price(
     sub = subscribe(stripe_client, pages, running, amount=4500)
     product = sub["items"].data[0].price.product
     quarterly = make_plan(stripe_client, product=product, amount=12000, count=3)
-    make_plan(stripe_client, name="Other product")  # not offered: a different product
     path = path_of(portal(stripe_client, sub).url, running)
     page = pages.get(path).get_data(as_text=True)
     assert "A$120.00 every 3 months" in page
-    assert "Other product" not in page
 
     assert (
         pages.post(
@@ -112,6 +110,62 @@ def test_switch_price(
         ).status_code
         == 404
     )
+
+
+def test_switch_offers_every_recurring_price_in_the_currency(
+    stripe_client: stripe.StripeClient, pages: Any, running: RunningEmulator
+) -> None:
+    sub = subscribe(stripe_client, pages, running, name="Protein Box", amount=4500)
+    current = sub["items"].data[0].price
+    paleo = make_plan(stripe_client, name="Paleo Box", amount=12600, count=3)
+    vegan = make_plan(stripe_client, name="Vegan Box", amount=4200)
+    vegan_yearly = make_plan(stripe_client, product=vegan.product, amount=45000, count=12)
+    retired = make_plan(stripe_client, name="Retired Box", amount=3000)
+    stripe_client.v1.prices.update(retired.id, params={"active": False})
+    gone = make_plan(stripe_client, name="Gone Box", amount=3100)
+    stripe_client.v1.products.update(gone.product, params={"active": False})
+    one_off = stripe_client.v1.prices.create(
+        params={"currency": "aud", "unit_amount": 500, "product": current.product}
+    )
+    in_usd = stripe_client.v1.prices.create(
+        params={
+            "currency": "usd",
+            "unit_amount": 4000,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "American Box"},
+        }
+    )
+
+    path = path_of(portal(stripe_client, sub).url, running)
+    page = pages.get(path).get_data(as_text=True)
+    offered = [paleo.id, vegan.id, vegan_yearly.id]
+    positions = [page.index(f'value="{price_id}"') for price_id in offered]
+    assert positions == sorted(positions)  # by product name, then term
+    assert '<optgroup label="Paleo Box">' in page and '<optgroup label="Vegan Box">' in page
+    assert "Vegan Box: A$450.00 every 12 months" in page
+    for price_id in (current.id, retired.id, gone.id, one_off.id, in_usd.id):
+        assert f'value="{price_id}"' not in page
+
+    for refused in (retired.id, gone.id, one_off.id, in_usd.id, current.id):
+        response = pages.post(f"{path}/subscriptions/{sub.id}/switch", data={"price": refused})
+        assert response.status_code == 400
+        assert "Choose one of the other plans." in response.get_data(as_text=True)
+    assert stripe_client.v1.subscriptions.retrieve(sub.id)["items"].data[0].price.id == current.id
+
+    response = pages.post(f"{path}/subscriptions/{sub.id}/switch", data={"price": paleo.id})
+    assert response.status_code == 303
+    assert "The new price applies" in pages.get(response.headers["Location"]).get_data(as_text=True)
+    switched = stripe_client.v1.subscriptions.retrieve(sub.id)
+    item = switched["items"].data[0]
+    assert item.price.id == paleo.id and item.price.product == paleo.product
+    assert item.current_period_end == sub["items"].data[0].current_period_end
+    event = stripe_client.v1.events.list(params={"type": "customer.subscription.updated"}).data[0]
+    assert event.data.previous_attributes["items"]["data"][0]["price"]["id"] == current.id
+    assert len(stripe_client.v1.invoices.list(params={"subscription": sub.id}).data) == 1
+
+    running.advance(days=32)
+    renewal = stripe_client.v1.invoices.list(params={"subscription": sub.id}).data[0]
+    assert renewal.total == 12600 and renewal.status == "paid"
 
 
 def test_update_card_fixes_future_renewals(
@@ -165,3 +219,89 @@ def test_bad_card_update_is_rejected(
         pages.post(f"{path}/subscriptions/{sub.id}/cancel", data={"when": "later"}).status_code
         == 400
     )
+
+
+ADDRESS_FORM = {
+    "shipping_name": "Jo Citizen",
+    "line1": "5 Smith St",
+    "line2": "",
+    "city": "Fitzroy",
+    "state": "VIC",
+    "postal_code": "3065",
+    "country": "AU",
+}
+
+
+def test_change_shipping_address(
+    stripe_client: stripe.StripeClient, pages: Any, running: RunningEmulator
+) -> None:
+    sub = subscribe(stripe_client, pages, running)
+    path = path_of(portal(stripe_client, sub).url, running)
+    page = pages.get(path).get_data(as_text=True)
+    assert 'name="line1"' in page and 'value="1 George St"' in page  # today's address
+    before = stripe_client.v1.customers.retrieve(sub.customer)
+
+    response = pages.post(f"{path}/address", data=ADDRESS_FORM)
+    assert response.status_code == 303
+    assert "Your shipping address has been updated." in pages.get(
+        response.headers["Location"]
+    ).get_data(as_text=True)
+    customer = stripe_client.v1.customers.retrieve(sub.customer)
+    assert customer.shipping.name == "Jo Citizen"
+    assert customer.shipping.address.to_dict() == {
+        "city": "Fitzroy",
+        "country": "AU",
+        "line1": "5 Smith St",
+        "line2": None,
+        "postal_code": "3065",
+        "state": "VIC",
+    }
+    assert customer.address.to_dict() == customer.shipping.address.to_dict()
+    event = stripe_client.v1.events.list(params={"type": "customer.updated"}).data[0]
+    assert event.data.object.shipping.address.city == "Fitzroy"
+    previous = event.data.previous_attributes
+    assert previous["shipping"]["address"]["city"] == before.shipping.address.city == "Sydney"
+    assert previous["address"]["line1"] == "1 George St"
+
+    updates = len(stripe_client.v1.events.list(params={"type": "customer.updated"}).data)
+    assert pages.post(f"{path}/address", data=ADDRESS_FORM).status_code == 303
+    assert len(stripe_client.v1.events.list(params={"type": "customer.updated"}).data) == updates
+
+
+def test_address_form_errors_are_shown_and_keep_what_was_typed(
+    stripe_client: stripe.StripeClient, pages: Any, running: RunningEmulator
+) -> None:
+    sub = subscribe(stripe_client, pages, running)
+    path = path_of(portal(stripe_client, sub).url, running)
+    form = {**ADDRESS_FORM, "shipping_name": " ", "city": "", "postal_code": "", "country": "XX"}
+    response = pages.post(f"{path}/address", data=form)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Check the shipping address." in page
+    for message in (
+        "Enter the recipient&#39;s name.",
+        "Enter a city or suburb.",
+        "Enter a postcode.",
+        "Choose a country we ship to.",
+    ):
+        assert message in page
+    assert 'value="5 Smith St"' in page and 'aria-invalid="true"' in page
+    customer = stripe_client.v1.customers.retrieve(sub.customer)
+    assert customer.shipping.address.line1 == "1 George St"
+    assert stripe_client.v1.events.list(params={"type": "customer.updated"}).data == []
+    assert pages.post("/p/session/bps_unknown/address", data=ADDRESS_FORM).status_code == 404
+
+
+def test_address_form_for_a_customer_without_an_address(
+    stripe_client: stripe.StripeClient, pages: Any, running: RunningEmulator
+) -> None:
+    customer = stripe_client.v1.customers.create(params={"email": "new@example.com"})
+    session = stripe_client.v1.billing_portal.sessions.create(params={"customer": customer.id})
+    path = path_of(session.url, running)
+    assert pages.get(path).status_code == 200
+    assert pages.post(f"{path}/address", data=ADDRESS_FORM).status_code == 303
+    updated = stripe_client.v1.customers.retrieve(customer.id)
+    assert updated.shipping.address.postal_code == "3065" and updated.shipping.phone is None
+    event = stripe_client.v1.events.list(params={"type": "customer.updated"}).data[0]
+    assert event.data.previous_attributes["shipping"] is None
+    assert event.data.previous_attributes["address"] is None

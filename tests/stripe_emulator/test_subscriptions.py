@@ -263,7 +263,7 @@ def test_month_end_anchor_does_not_drift() -> None:
     """Subscribed on 31 January: renewals fall on 28 Feb, then 31 Mar, then 30 Apr."""
     import datetime as dt
 
-    from shop.stripe_emulator.billing import next_period_end
+    from shop.stripe_emulator.billing.renewals import next_period_end
 
     anchor = int(dt.datetime(2027, 1, 31, 9, tzinfo=dt.UTC).timestamp())
     ends = []
@@ -283,3 +283,45 @@ def test_events_keep_the_price_as_it_was(
     created = stripe_client.v1.events.list(params={"type": "customer.subscription.created"}).data[0]
     price = created.data.object["items"].data[0].price
     assert price.active is True and price.nickname is None
+
+
+def test_api_subscription_on_a_price_the_shop_never_sold_emits_its_events(
+    stripe_client: stripe.StripeClient, running: RunningEmulator
+) -> None:
+    foreign = stripe_client.v1.prices.create(
+        params={
+            "currency": "aud",
+            "unit_amount": 999,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "Someone else's thing"},
+        }
+    )
+    customer = stripe_client.v1.customers.create(params={"email": "other@example.com"})
+    before = len(event_types(stripe_client))
+    sub = stripe_client.v1.subscriptions.create(
+        params={
+            "customer": customer.id,
+            "items": [{"price": foreign.id}],
+            "default_payment_method": "pm_card_visa",
+        }
+    )
+    assert sub.status == "active" and sub.default_payment_method.startswith("pm_")
+    assert event_types(stripe_client)[before:] == [
+        "payment_method.attached",
+        "customer.subscription.created",
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "customer.subscription.updated",
+    ]
+    paid = stripe_client.v1.events.list(params={"type": "invoice.paid"}).data[0].data.object
+    assert paid.parent.subscription_details.subscription == sub.id
+    assert paid.lines.data[0].pricing.price_details.price == foreign.id
+    assert paid.amount_paid == 999 and paid.billing_reason == "subscription_create"
+    created = stripe_client.v1.events.list(params={"type": "customer.subscription.created"}).data[0]
+    assert created.data.object["items"].data[0].price.id == foreign.id
+
+    running.advance(days=32)
+    renewal = stripe_client.v1.invoices.list(params={"subscription": sub.id}).data[0]
+    assert renewal.billing_reason == "subscription_cycle" and renewal.status == "paid"

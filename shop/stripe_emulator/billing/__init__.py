@@ -1,0 +1,1 @@
+"""Billing behaviour: what Stripe does to cards, invoices and subscriptions, and when."""
