@@ -31,9 +31,20 @@ def run_migrations_online() -> None:
     options = dict(migrate_extension.configure_args)
     options.setdefault("process_revision_directives", skip_empty_autogenerate)
     with migrate_extension.db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch migrations rebuild tables (copy, drop, rename); with foreign keys enforced
+            # SQLite refuses to drop a table that other rows point at. Checked again after.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end the autobegun transaction: the migration runs its own
         context.configure(connection=connection, target_metadata=target_metadata, **options)
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+            if problems:
+                raise RuntimeError(f"foreign keys broken by the migration: {problems[:5]}")
 
 
 if context.is_offline_mode():

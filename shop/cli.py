@@ -1,5 +1,5 @@
 """flask commands: create-admin, seed-demo, import-article, purge-comment-ips, sync-stripe,
-reconcile, and the Stripe emulator's stripe-emulator and stripe-clock."""
+reconcile, shipping-run, and the Stripe emulator's stripe-emulator and stripe-clock."""
 
 from __future__ import annotations
 
@@ -13,13 +13,16 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from shop.accounts.services import AccountError, create_admin
+from shop.billing.calendar import BadMonth, current_month, parse_month
 from shop.billing.gateway import PaymentProviderError, gateway
-from shop.billing.services import reconcile_subscriptions
+from shop.billing.reconcile import reconcile_subscriptions
+from shop.billing.shipping import run_shipping
 from shop.blog.services import ArticleImportError, parse_article_file, save_article
 from shop.catalog.services import sync_catalogue
 from shop.comments.services import purge_comment_ips
 from shop.db import utcnow
 from shop.demo import seed_demo
+from shop.demo_subscribers import seed_demo_subscribers
 from shop.stripe_emulator.cli import stripe_clock_command, stripe_emulator_command
 
 
@@ -45,8 +48,8 @@ def create_admin_command(email: str, password_stdin: bool) -> None:
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command() -> None:
-    """Load demo boxes, an author, articles and comments (safe to run again)."""
-    added = seed_demo()
+    """Load demo boxes, an author, articles, comments and subscribers (safe to run again)."""
+    added = seed_demo() + seed_demo_subscribers()
     if not added:
         click.echo("Demo content is already loaded; nothing changed.")
     for line in added:
@@ -95,12 +98,38 @@ def reconcile_command() -> None:
         differences = reconcile_subscriptions()
     except PaymentProviderError as exc:
         raise click.ClickException(f"Stripe: {exc} (request {exc.request_id})") from exc
+    failures = [diff for diff in differences if diff.is_failure]
     for diff in differences:
-        click.echo(
-            f"{diff.stripe_subscription_id} {diff.field}: shop had {_shown(diff.shop_value)}, "
-            f"Stripe has {_shown(diff.stripe_value)}"
-        )
-    click.echo(f"{len(differences)} difference(s) repaired." if differences else "All in step.")
+        if diff.is_failure:
+            click.echo(f"{diff.stripe_subscription_id} FAILED, not repaired: {diff.stripe_value}")
+        elif diff.field == "skipped":
+            click.echo(f"{diff.stripe_subscription_id} skipped: {diff.stripe_value}")
+        elif diff.field == "boxes":
+            click.echo(f"{diff.stripe_subscription_id} boxes granted for {diff.stripe_value}")
+        else:
+            click.echo(
+                f"{diff.stripe_subscription_id} {diff.field}: shop had "
+                f"{_shown(diff.shop_value)}, Stripe has {_shown(diff.stripe_value)}"
+            )
+    repaired = len(differences) - len(failures)
+    if failures:
+        click.echo(f"{repaired} difference(s) repaired; {len(failures)} subscription(s) failed.")
+        raise SystemExit(1)
+    click.echo(f"{repaired} difference(s) repaired." if differences else "All in step.")
+
+
+@click.command("shipping-run")
+@with_appcontext
+@click.option("--month", help="The ship month, YYYY-MM (default: this month, shop time).")
+def shipping_run_command(month: str | None) -> None:
+    """Freeze a month: its boxes become shipments, addressed as each customer's address is now.
+    Running it again adds only boxes granted since."""
+    try:
+        chosen = parse_month(month) if month is not None else current_month()
+    except BadMonth as exc:
+        raise click.BadParameter(str(exc), param_hint="--month") from exc
+    for line in run_shipping(chosen).lines():
+        click.echo(line)
 
 
 def _shown(value: object) -> str:
@@ -119,6 +148,7 @@ def register_commands(app: Flask) -> None:
         purge_comment_ips_command,
         sync_stripe_command,
         reconcile_command,
+        shipping_run_command,
         stripe_emulator_command,
         stripe_clock_command,
     ):

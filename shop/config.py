@@ -124,6 +124,11 @@ def load_settings(instance_path: Path) -> dict[str, object]:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"SHOP_TIMEZONE must be a time zone name, got {timezone!r}") from exc
     customer_session_days = _int("CUSTOMER_SESSION_DAYS", 30)
+    cutoff_day = _int("SHIPPING_CUTOFF_DAY", 20)
+    if not 1 <= cutoff_day <= 28:
+        raise ConfigError(
+            f"SHIPPING_CUTOFF_DAY must be a day of the month from 1 to 28, got {cutoff_day}"
+        )
 
     return {
         "SHOP_ENV": env,
@@ -171,6 +176,9 @@ def load_settings(instance_path: Path) -> dict[str, object]:
         "CUSTOMER_LOGIN_RATE_LIMIT": _env("CUSTOMER_LOGIN_RATE_LIMIT")
         or "5 per minute;20 per hour",
         "CUSTOMER_SESSION_DAYS": customer_session_days,
+        # Per-IP limit on a signed-in customer's changes (address, skipping a box).
+        "ACCOUNT_CHANGE_RATE_LIMIT": _env("ACCOUNT_CHANGE_RATE_LIMIT")
+        or "10 per minute;40 per hour",
         # Payments (used by the billing domain).
         "STRIPE_SECRET_KEY": stripe_key,
         "STRIPE_WEBHOOK_SECRET": _list("STRIPE_WEBHOOK_SECRET"),
@@ -178,4 +186,6 @@ def load_settings(instance_path: Path) -> dict[str, object]:
         "STRIPE_TIMEOUT_SECONDS": _int("STRIPE_TIMEOUT_SECONDS", 8),
         # ISO country codes Stripe Checkout collects shipping addresses for.
         "SHIPPING_COUNTRIES": tuple(c.upper() for c in _list("SHIPPING_COUNTRIES", "AU")),
+        # A period paid on or before this day of the month (shop time) ships that month.
+        "SHIPPING_CUTOFF_DAY": cutoff_day,
     }

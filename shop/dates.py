@@ -38,3 +38,15 @@ def date_range(start: datetime | None, end: datetime | None, tz: ZoneInfo) -> st
     if first.year == last.year:
         return f"{first.day} {first:%b}{EN_DASH}{last.day} {last:%b} {last.year}"
     return f"{first.day} {first:%b} {first.year}{EN_DASH}{last.day} {last:%b} {last.year}"
+
+
+def month_label(month: str) -> str:
+    """A ship month `2027-01` as "January 2027"."""
+    return datetime(int(month[:4]), int(month[5:7]), 1).strftime("%B %Y")
+
+
+def ordinal(number: int) -> str:
+    """20 → "20th", 21 → "21st", 12 → "12th"."""
+    if 10 <= number % 100 <= 20:
+        return f"{number}th"
+    return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th') }"

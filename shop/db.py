@@ -6,9 +6,9 @@ import sqlite3
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Enum, MetaData, event
+from sqlalchemy import DateTime, Enum, MetaData, event, text
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -83,3 +83,12 @@ def render_migration_type(type_: str, obj: object, autogen_context: object) -> s
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+def advisory_lock(session: Session, key: str) -> None:
+    """Serialise work on one thing (a subscription, an email) across workers until the
+    transaction ends. PostgreSQL only: SQLite has a single writer anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )

@@ -131,3 +131,15 @@ def test_bad_numbers_and_modes_fail_clearly(monkeypatch, tmp_path):
     monkeypatch.setenv("SHOP_ENV", "staging")
     with pytest.raises(ConfigError, match="SHOP_ENV must be"):
         load_settings(tmp_path)
+
+
+def test_the_shipping_cutoff_day_defaults_to_the_20th_and_must_be_in_every_month(
+    monkeypatch, tmp_path
+):
+    assert load_settings(tmp_path)["SHIPPING_CUTOFF_DAY"] == 20
+    monkeypatch.setenv("SHIPPING_CUTOFF_DAY", "15")
+    assert load_settings(tmp_path)["SHIPPING_CUTOFF_DAY"] == 15
+    for bad in ("0", "29", "31"):
+        monkeypatch.setenv("SHIPPING_CUTOFF_DAY", bad)
+        with pytest.raises(ConfigError, match="SHIPPING_CUTOFF_DAY must be a day of the month"):
+            load_settings(tmp_path)

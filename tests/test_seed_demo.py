@@ -41,3 +41,26 @@ def test_seed_demo_twice_changes_nothing(runner):
     assert result.exit_code == 0
     assert "nothing changed" in result.output
     assert _counts() == before
+
+
+def test_seed_demo_adds_subscribers_at_different_points_of_their_calendars(runner):
+    from shop.billing.calendar import add_months, current_month
+    from shop.billing.models import BoxStatus, CalendarBox, Shipment, Subscription
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    subscriptions = db.session.scalars(select(Subscription)).all()
+    assert len(subscriptions) == 5
+    assert {s.plan.term_months for s in subscriptions} == {1, 3, 6, 12}
+    assert any(s.is_skipping for s in subscriptions)
+    assert any(s.cancel_at_period_end for s in subscriptions)
+    months = set(db.session.scalars(select(CalendarBox.ship_month)))
+    assert {current_month(), add_months(current_month(), 1)} <= months
+    assert any(month < current_month() for month in months), "some boxes already shipped"
+    assert db.session.scalar(select(func.count(Shipment.id))) >= 1
+    assert all(box.status is BoxStatus.SCHEDULED for box in db.session.scalars(select(CalendarBox)))
+
+    before = db.session.scalar(select(func.count(CalendarBox.id)))
+    assert "nothing changed" in runner.invoke(args=["seed-demo"]).output
+    assert db.session.scalar(select(func.count(CalendarBox.id))) == before
+    run = runner.invoke(args=["shipping-run"])
+    assert run.exit_code == 0 and "new shipment(s)" in run.output

@@ -11,9 +11,10 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from shop.accounts.addresses import PostalAddress, store_address
 from shop.accounts.models import AdminUser, Customer, SignInLink
 from shop.accounts.queries import customer_by_email, recent_sign_in_link_count
-from shop.db import utcnow
+from shop.db import advisory_lock, utcnow
 from shop.extensions import db
 from shop.mail import send_email_after_response
 from shop.urls import absolute_url
@@ -35,6 +36,30 @@ class SignInLinkInvalid(Exception):
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def find_or_create_customer(email: str, name: str = "") -> Customer:
+    """The one account for an email, created if need be. Does not commit.
+
+    Two first events for one email at the same moment (two Stripe customers, say) must end on
+    one account: the email is locked for the transaction before it is looked up.
+    """
+    email = normalise_email(email)
+    advisory_lock(db.session, f"customer-email:{email}")
+    customer = db.session.scalar(customer_by_email(email).with_for_update())
+    if customer is None:
+        customer = Customer(email=email, name=name or "")
+        db.session.add(customer)
+        db.session.flush()
+    elif name and not customer.name:
+        customer.name = name
+    return customer
+
+
+def set_customer_address(customer: Customer, address: PostalAddress | None) -> None:
+    """Keep the account's shipping address (a whole one; None changes nothing). No commit."""
+    if address is not None:
+        store_address(customer, "shipping_", address)
 
 
 def create_admin(email: str, password: str) -> AdminUser:

@@ -222,12 +222,32 @@ class StripeGateway:
             self._call("retrieve customer", self.client.v1.customers.retrieve, customer_id)
         )
 
+    def update_customer(self, customer_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        return _as_dict(
+            self._call(
+                "update customer", self.client.v1.customers.update, customer_id, params=params
+            )
+        )
+
+    def retrieve_price(self, price_id: str) -> dict[str, Any]:
+        return _as_dict(self._call("retrieve price", self.client.v1.prices.retrieve, price_id))
+
     # -- subscriptions ---------------------------------------------------------------------------
 
     def retrieve_subscription(self, subscription_id: str) -> dict[str, Any]:
         return _as_dict(
             self._call(
                 "retrieve subscription", self.client.v1.subscriptions.retrieve, subscription_id
+            )
+        )
+
+    def update_subscription(self, subscription_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        return _as_dict(
+            self._call(
+                "update subscription",
+                self.client.v1.subscriptions.update,
+                subscription_id,
+                params=params,
             )
         )
 
@@ -241,14 +261,15 @@ class StripeGateway:
         for subscription in listing.auto_paging_iter():
             yield _as_dict(subscription)
 
-    def recent_invoices(self, subscription_id: str, limit: int = 12) -> list[dict[str, Any]]:
-        """A subscription's newest invoices, newest first."""
+    def paid_invoices(self, subscription_id: str) -> Iterator[dict[str, Any]]:
+        """Every paid invoice of a subscription, newest first (all pages)."""
         listing = self._call(
             "list invoices",
             self.client.v1.invoices.list,
-            params={"subscription": subscription_id, "limit": limit},
+            params={"subscription": subscription_id, "status": "paid", "limit": 100},
         )
-        return [_as_dict(invoice) for invoice in listing.data]
+        for invoice in listing.auto_paging_iter():
+            yield _as_dict(invoice)
 
     def retrieve_invoice(self, invoice_id: str) -> dict[str, Any]:
         return _as_dict(

@@ -17,6 +17,7 @@ from flask import (
     request,
 )
 
+from shop.billing.checkout import CheckoutError, complete_checkout, start_checkout
 from shop.billing.forms import CheckoutForm
 from shop.billing.gateway import (
     NotFoundAtProvider,
@@ -24,7 +25,6 @@ from shop.billing.gateway import (
     WebhookSignatureError,
     gateway,
 )
-from shop.billing.services import CheckoutError, complete_checkout, start_checkout
 from shop.billing.webhooks import EventProcessingError, receive_event
 from shop.extensions import csrf, limiter
 
@@ -76,6 +76,7 @@ def checkout_success() -> Response:
         session=summary.session,
         subscription=summary.subscription,
         plan=summary.plan,
+        box_months=summary.box_months,
         shipping=(summary.session.get("collected_information") or {}).get("shipping_details"),
     )
     response = make_response(page)

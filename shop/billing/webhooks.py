@@ -2,8 +2,11 @@
 
 `receive_event()` is the whole contract: a verified event is stored under its unique id and
 dispatched to a small handler from `HANDLERS`; the record and the handler's changes commit
-together. A duplicate of a processed event changes nothing. A handler failure rolls back,
-records the error on the event and raises, so the endpoint answers 500 and Stripe retries.
+together. A duplicate of a processed event changes nothing. An event about something that is not
+the shop's — a price or product it never sold, a one-off invoice, a customer it never met, an
+object Stripe no longer has — is recorded as ignored with the reason and answered 2xx, so Stripe
+stops sending it. A real failure (the database, Stripe unreachable) rolls back, records the
+error on the event and raises, so the endpoint answers 500 and Stripe retries.
 """
 
 from __future__ import annotations
@@ -15,15 +18,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from shop.billing.checkout import fulfil_checkout_session
+from shop.billing.customers import apply_customer_update
+from shop.billing.invoices import record_invoice
 from shop.billing.models import EventOutcome, WebhookEvent
-from shop.billing.services import (
-    AfterCommit,
-    apply_customer_update,
-    fulfil_checkout_session,
-    record_invoice,
-    sync_subscription,
-    timestamp,
-)
+from shop.billing.notifications import AfterCommit
+from shop.billing.stripe_data import UnknownStripeObject, timestamp
+from shop.billing.subscriptions import sync_subscription
 from shop.db import utcnow
 from shop.extensions import db
 
@@ -59,6 +60,7 @@ HANDLERS: dict[str, Handler] = {
     "customer.subscription.resumed": on_subscription_changed,
     "invoice.paid": on_invoice_changed,
     "invoice.payment_failed": on_invoice_changed,
+    "invoice.voided": on_invoice_changed,
     "customer.updated": on_customer_updated,
 }
 
@@ -81,8 +83,13 @@ def receive_event(event: dict[str, Any]) -> EventOutcome:
             handler(event["data"]["object"], after)
         record.outcome = EventOutcome.PROCESSED if handler else EventOutcome.IGNORED
         record.processed_at = utcnow()
-        record.error = None
+        record.error = None if handler else "The shop does not act on this type of event."
         db.session.commit()
+    except UnknownStripeObject as exc:
+        db.session.rollback()
+        logger.info("webhook %s (%s) ignored: %s", event.get("id"), event.get("type"), exc)
+        _record_ignored(event, str(exc))
+        return EventOutcome.IGNORED
     except Exception as exc:
         db.session.rollback()
         logger.exception("webhook %s (%s) failed", event.get("id"), event.get("type"))
@@ -129,6 +136,16 @@ def _locked_record(stripe_event_id: str) -> WebhookEvent | None:
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+
+
+def _record_ignored(event: dict[str, Any], reason: str) -> None:
+    """After a rollback: the event's record says it was ignored, and why. Commits."""
+    record = _claim(event)
+    record.outcome = EventOutcome.IGNORED
+    record.error = reason[:2000]
+    record.attempts = (record.attempts or 0) + 1
+    record.processed_at = utcnow()
+    db.session.commit()
 
 
 def _record_failure(event: dict[str, Any], exc: Exception) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shop.blog.queries import published_articles
 from shop.catalog.queries import active_boxes
-from shop.dates import long_date, shop_timezone, short_date
+from shop.dates import long_date, month_label, ordinal, shop_timezone, short_date
 from shop.db import utcnow
 from shop.extensions import db, limiter
 from shop.urls import absolute_url
@@ -86,6 +86,7 @@ def site_globals() -> dict[str, object]:
         "current_year": utcnow().year,
         "absolute_url": absolute_url,
         # Test keys and the emulator only simulate payments; say so on every page.
+        "shipping_cutoff_day": current_app.config["SHIPPING_CUTOFF_DAY"],
         "payments_test_mode": not current_app.config["STRIPE_SECRET_KEY"].startswith("sk_live_"),
     }
 
@@ -100,6 +101,17 @@ def long_date_filter(value: datetime | None) -> str:
 def short_date_filter(value: datetime | None) -> str:
     """24 Nov (with the year when it is not this year), in the shop's time zone."""
     return short_date(value, shop_timezone(), utcnow()) if value else ""
+
+
+@bp.app_template_filter("month_name")
+def month_name_filter(month: str) -> str:
+    """A ship month, 2027-01, as "January 2027"."""
+    return month_label(month)
+
+
+@bp.app_template_filter("ordinal")
+def ordinal_filter(number: int) -> str:
+    return ordinal(number)
 
 
 @bp.app_template_filter("aud")

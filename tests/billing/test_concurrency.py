@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shop.accounts.models import Customer
-from shop.billing.models import EventOutcome, Invoice, Shipment, Subscription, WebhookEvent
+from shop.billing.models import CalendarBox, EventOutcome, Invoice, Subscription, WebhookEvent
 from shop.extensions import db
 from tests.billing.conftest import buy
 from tests.billing.test_webhooks import sign
@@ -56,7 +56,7 @@ def test_same_event_delivered_by_many_workers_at_once(
     statuses = _post_all_at_once(app, [paid] * 6)
     assert statuses == [200] * 6
     assert db.session.scalar(select(func.count(WebhookEvent.id))) == 1
-    assert db.session.scalar(select(func.count(Shipment.id))) == 1
+    assert db.session.scalar(select(func.count(CalendarBox.id))) == 3
     assert db.session.scalar(select(func.count(Invoice.id))) == 1
     assert db.session.scalar(select(func.count(Subscription.id))) == 1
     assert db.session.scalar(select(func.count(Customer.id))) == 1
@@ -79,6 +79,26 @@ def test_all_events_of_one_subscription_at_once(app, client, pages, stripe_emula
     subscription = db.session.scalar(select(Subscription))
     assert subscription.status.value == "active"
     assert subscription.customer.shipping_city == "Sydney"
-    assert db.session.scalar(select(func.count(Shipment.id))) == 1
+    assert db.session.scalar(select(func.count(CalendarBox.id))) == 3
     outcomes = set(db.session.scalars(select(WebhookEvent.outcome)))
     assert outcomes <= {EventOutcome.PROCESSED, EventOutcome.IGNORED}
+
+
+def test_two_first_events_for_one_email_at_the_same_moment_make_one_account(
+    app, client, pages, stripe_emulator, catalogue
+):
+    # The same person buys twice while signed out: two Stripe customers, one email.
+    buy(client, pages, stripe_emulator, "musclebox", 1)
+    buy(app.test_client(), pages, stripe_emulator, "protein-musclebox", 3)
+    events = stripe_emulator.client().v1.events.list(params={"limit": 100}).data
+    created = [
+        json.dumps(e.to_dict(for_json=True)).encode()
+        for e in events
+        if e.type == "customer.subscription.created"
+    ]
+    assert len(created) == 2
+    statuses = _post_all_at_once(app, created * 2)
+    assert statuses == [200] * 4, statuses
+    assert db.session.scalar(select(func.count(Customer.id))) == 1
+    owners = set(db.session.scalars(select(Subscription.customer_id)))
+    assert len(owners) == 1 and db.session.scalar(select(func.count(Subscription.id))) == 2

@@ -11,7 +11,8 @@ import re
 
 from sqlalchemy import func, select
 
-from shop.billing.models import Shipment, Subscription, SubscriptionStatus
+from shop.billing.models import CalendarBox, Subscription, SubscriptionStatus
+from shop.demo import seed_demo
 from shop.extensions import db
 from tests.accounts.conftest import emailed_link_path, request_link
 from tests.billing.conftest import LATER_FAILS_CARD, buy, deliver, hosted_path
@@ -32,12 +33,12 @@ def _subscription() -> Subscription:
     return subscription
 
 
-def _shipments() -> int:
-    return db.session.scalar(select(func.count(Shipment.id))) or 0
+def _boxes() -> int:
+    return db.session.scalar(select(func.count(CalendarBox.id))) or 0
 
 
 def test_buy_renew_manage_and_cancel(app, client, pages, runner, stripe_emulator):
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    seed_demo()
     synced = runner.invoke(args=["sync-stripe"])
     assert synced.exit_code == 0 and "created price" in synced.output
 
@@ -48,9 +49,8 @@ def test_buy_renew_manage_and_cancel(app, client, pages, runner, stripe_emulator
     assert "Welcome to Miss MuscleBox" in visible_text(client.get(success))
     subscription = _subscription()
     assert subscription.status is SubscriptionStatus.ACTIVE
-    assert _shipments() == 1
-    first = db.session.scalar(select(Shipment))
-    assert (first.ship_to_line1, first.ship_to_city) == ("1 George St", "Sydney")
+    assert _boxes() == 1
+    assert (subscription.ship_to_line1, subscription.ship_to_city) == ("1 George St", "Sydney")
     assert any(
         "Miss MuscleBox" in m.subject + m.text_body for m in sent_emails(to="bea@example.com")
     )
@@ -62,10 +62,10 @@ def test_buy_renew_manage_and_cancel(app, client, pages, runner, stripe_emulator
     assert "Miss MuscleBox" in account and "Active — renews" in account
     assert "1 George St" in account
 
-    # A month on, Stripe renews it: a second invoice, a second box to ship.
+    # A month on, Stripe renews it: a second invoice, a second box on the calendar.
     stripe_emulator.advance(days=32)
     deliver(stripe_emulator, client)
-    assert _shipments() == 2
+    assert _boxes() == 2
     assert _subscription().status is SubscriptionStatus.ACTIVE
 
     # Manage billing: the portal opens, cancel at the end of the period, come back.
@@ -88,7 +88,7 @@ def test_buy_renew_manage_and_cancel(app, client, pages, runner, stripe_emulator
     stripe_emulator.advance(days=32)
     deliver(stripe_emulator, client)
     assert _subscription().status is SubscriptionStatus.CANCELED
-    assert _shipments() == 2
+    assert _boxes() == 2
     assert "Cancelled" in visible_text(browser.get("/account/"))
     subjects = [m.subject.lower() for m in sent_emails(to="bea@example.com")]
     assert any("ended" in s or "cancel" in s for s in subjects), subjects
@@ -97,17 +97,17 @@ def test_buy_renew_manage_and_cancel(app, client, pages, runner, stripe_emulator
 def test_failing_card_goes_past_due_tells_the_customer_then_cancels(
     app, client, pages, runner, stripe_emulator
 ):
-    runner.invoke(args=["seed-demo"])
+    seed_demo()
     runner.invoke(args=["sync-stripe"])
     buy(client, pages, stripe_emulator, "musclebox", 1, card=LATER_FAILS_CARD)
     deliver(stripe_emulator, client)
     assert _subscription().status is SubscriptionStatus.ACTIVE
-    assert _shipments() == 1
+    assert _boxes() == 1
 
     stripe_emulator.advance(days=32)
     deliver(stripe_emulator, client)
     assert _subscription().status is SubscriptionStatus.PAST_DUE
-    assert _shipments() == 1, "an unpaid period ships nothing"
+    assert _boxes() == 1, "an unpaid period ships nothing"
     failed = [m for m in sent_emails(to="bea@example.com") if "payment" in m.subject.lower()]
     assert len(failed) == 1
     assert "http://shop.test/account/" in failed[0].text_body
@@ -121,7 +121,7 @@ def test_failing_card_goes_past_due_tells_the_customer_then_cancels(
         stripe_emulator.advance(days=8)
         deliver(stripe_emulator, client)
     assert _subscription().status is SubscriptionStatus.CANCELED
-    assert _shipments() == 1
+    assert _boxes() == 1
     failed_again = [m for m in sent_emails(to="bea@example.com") if "payment" in m.subject.lower()]
     assert len(failed_again) == 1, "one payment-failed email per invoice, not one per retry"
     assert "Cancelled" in visible_text(browser.get("/account/"))

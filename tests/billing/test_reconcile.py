@@ -49,3 +49,51 @@ def test_reconcile_reports_stripe_being_down(app, runner, stripe_emulator):
     app.extensions.pop("stripe_gateway", None)
     result = runner.invoke(args=["reconcile"])
     assert result.exit_code != 0 and "Stripe:" in result.output
+
+
+def test_reconcile_says_what_it_repaired_what_it_skipped_and_what_failed(
+    app, client, pages, runner, stripe_emulator, catalogue, monkeypatch
+):
+    from shop.billing.gateway import PaymentProviderError, StripeGateway
+
+    buy(client, pages, stripe_emulator, "musclebox", 1)  # never delivered: missing in the shop
+    buy(app.test_client(), pages, stripe_emulator, "protein-musclebox", 3, email="zed@example.com")
+    stripe = stripe_emulator.client()
+    foreign = stripe.v1.prices.create(
+        params={
+            "currency": "aud",
+            "unit_amount": 100,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "Not a box"},
+        }
+    )
+    towel = stripe.v1.customers.create(params={"email": "towel@example.com"})
+    other = stripe.v1.subscriptions.create(
+        params={
+            "customer": towel.id,
+            "items": [{"price": foreign.id}],
+            "default_payment_method": "pm_card_visa",
+        }
+    )
+    real_paid_invoices = StripeGateway.paid_invoices
+    zed = next(
+        s.id
+        for s in stripe.v1.subscriptions.list(params={"status": "all"}).auto_paging_iter()
+        if s.id != other.id and s["items"].data[0].price.recurring.interval_count == 3
+    )
+
+    def flaky(self, subscription_id):  # type: ignore[no-untyped-def]
+        if subscription_id == zed:
+            raise PaymentProviderError("Our payment provider is not answering.")
+        return real_paid_invoices(self, subscription_id)
+
+    monkeypatch.setattr(StripeGateway, "paid_invoices", flaky)
+    result = runner.invoke(args=["reconcile"])
+    assert result.exit_code == 1, result.output
+    assert f"{zed} FAILED, not repaired: Our payment provider is not answering." in result.output
+    assert f"{other.id} skipped: price {foreign.id} is not one of the shop's plans" in result.output
+    assert "missing: shop had None, Stripe has 'active'" in result.output
+    assert "boxes granted for in_" in result.output
+    assert "1 subscription(s) failed" in result.output
+    stored = db.session.scalars(select(Subscription.stripe_subscription_id)).all()
+    assert zed not in stored and other.id not in stored and len(stored) == 1

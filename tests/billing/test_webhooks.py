@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from shop.billing.models import (
+    CalendarBox,
     EventOutcome,
     Invoice,
-    Shipment,
     Subscription,
     SubscriptionStatus,
     WebhookEvent,
@@ -150,8 +150,8 @@ def test_duplicate_delivery_answers_200_and_changes_nothing(
     buy(client, pages, stripe_emulator)
     deliver(stripe_emulator, client)
     paid = db.session.scalar(select(WebhookEvent).where(WebhookEvent.type == "invoice.paid"))
-    counts = (events_stored(), db.session.scalar(select(func.count(Shipment.id))))
-    assert counts[1] == 1
+    counts = (events_stored(), db.session.scalar(select(func.count(CalendarBox.id))))
+    assert counts[1] == 3, "a 3-month term: three boxes"
 
     payload = json.dumps(paid.payload).encode()
     for _ in range(2):
@@ -160,7 +160,7 @@ def test_duplicate_delivery_answers_200_and_changes_nothing(
         )
         assert response.status_code == 200
         assert response.get_json()["outcome"] == "processed"
-    assert (events_stored(), db.session.scalar(select(func.count(Shipment.id)))) == counts
+    assert (events_stored(), db.session.scalar(select(func.count(CalendarBox.id)))) == counts
     assert db.session.scalar(select(WebhookEvent.attempts).where(WebhookEvent.id == paid.id)) == 1
 
 
@@ -174,13 +174,15 @@ def test_handler_failure_rolls_back_records_the_error_and_answers_500(
 
     from shop.billing import webhooks
 
+    # Checkout's completion applies the first invoice too: break both ways in.
     monkeypatch.setitem(webhooks.HANDLERS, "invoice.paid", broken)
+    monkeypatch.setitem(webhooks.HANDLERS, "checkout.session.completed", broken)
     deliveries = deliver(stripe_emulator, client)
     assert ("invoice.paid", 500) in deliveries
     failed = db.session.scalar(select(WebhookEvent).where(WebhookEvent.type == "invoice.paid"))
     assert failed.outcome is EventOutcome.FAILED
     assert "warehouse system down" in failed.error
-    assert db.session.scalar(select(func.count(Shipment.id))) == 0
+    assert db.session.scalar(select(func.count(CalendarBox.id))) == 0
 
     monkeypatch.undo()
     payload = json.dumps(failed.payload).encode()
@@ -191,7 +193,7 @@ def test_handler_failure_rolls_back_records_the_error_and_answers_500(
     retried = db.session.get(WebhookEvent, failed.id)
     assert retried.outcome is EventOutcome.PROCESSED and retried.error is None
     assert retried.attempts == 2
-    assert db.session.scalar(select(func.count(Shipment.id))) == 1
+    assert db.session.scalar(select(func.count(CalendarBox.id))) == 3
 
 
 # -- ordering ------------------------------------------------------------------------------------
@@ -254,37 +256,8 @@ def test_events_for_an_unseen_subscription_create_it(app, client, stripe_emulato
     assert subscription.plan.lookup_key == "miss-musclebox-6m"
     assert subscription.customer.email == "dash@example.com"
     assert subscription.customer.shipping_city == "Brisbane"
-    shipment = db.session.scalar(select(Shipment))
-    assert shipment is not None and shipment.ship_to_city == "Brisbane"
-
-
-def test_event_for_a_price_the_shop_never_sold_fails_and_is_retried(
-    app, client, stripe_emulator, catalogue
-):
-    stripe = stripe_emulator.client()
-    price = stripe.v1.prices.create(
-        params={
-            "currency": "aud",
-            "unit_amount": 100,
-            "recurring": {"interval": "month"},
-            "product_data": {"name": "Mystery"},
-        }
-    )
-    customer = stripe.v1.customers.create(params={"email": "m@example.com"})
-    stripe.v1.subscriptions.create(
-        params={
-            "customer": customer.id,
-            "items": [{"price": price.id}],
-            "default_payment_method": "pm_card_visa",
-        }
-    )
-    deliveries = deliver(stripe_emulator, client)
-    assert ("customer.subscription.created", 500) in deliveries
-    failed = db.session.scalar(
-        select(WebhookEvent).where(WebhookEvent.type == "customer.subscription.created")
-    )
-    assert "not one of the shop's plans" in failed.error
-    assert db.session.scalar(select(func.count(Subscription.id))) == 0
+    assert subscription.ship_to_city == "Brisbane", "its boxes go where its customer lives"
+    assert db.session.scalar(select(func.count(CalendarBox.id))) == 6
 
 
 def test_customer_updated_changes_email_and_address(app, client, pages, stripe_emulator, catalogue):
