@@ -1,12 +1,22 @@
-"""Forms of the admin area: signing in, moderating comments, editing and replying."""
+"""Forms of the admin area: signing in, moderating comments, editing and replying, shipping."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectMultipleField, StringField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, ValidationError
 
+from shop.billing.calendar import BadMonth, parse_month
 from shop.billing.models import ShipmentStatus
+from shop.billing.shipping import CARRIERS
 from shop.comments.forms import comment_text_field
 from shop.comments.services import ModerationAction
 from shop.forms import strip_text
@@ -74,5 +84,94 @@ class ReplyForm(FlaskForm):
     body = comment_text_field("Your reply", "Write a reply first.")
 
 
-class ShipmentStatusForm(FlaskForm):
-    status = StringField(validators=[AnyOf([s.value for s in ShipmentStatus])])
+SHIPMENT_STATUS_LABELS: dict[ShipmentStatus, str] = {
+    ShipmentStatus.TO_PACK: "To pack",
+    ShipmentStatus.PACKED: "Packed",
+    ShipmentStatus.SHIPPED: "Shipped",
+}
+TRACKING_NUMBER_MAX = 100  # Shipment.tracking_number's column
+
+
+def _shipment_ids_in_range(form: FlaskForm, field: SelectMultipleField) -> None:
+    if any(as_id(value) is None for value in field.raw_data or []):
+        raise ValidationError("Those aren't shipments we know.")
+
+
+class MarkShipmentsForm(FlaskForm):
+    """One status for the shipments ticked in the list (or the one row whose button was used).
+
+    The status comes from the button pressed; carrier and tracking number only go with
+    "shipped". Bad ids, statuses and carriers are a forged or stale request (400); a tracking
+    number that is too long is the admin's typo, shown next to the field.
+    """
+
+    ids = SelectMultipleField(
+        "Shipments", coerce=str, validate_choice=False, validators=[_shipment_ids_in_range]
+    )
+    status = StringField(
+        "Mark as",
+        validators=[
+            InputRequired("Choose packed or shipped."),
+            AnyOf([status.value for status in ShipmentStatus], "Choose packed or shipped."),
+        ],
+    )
+    carrier = SelectField(
+        "Carrier",
+        choices=[SelectChoice("", "No carrier")] + [SelectChoice(name) for name in CARRIERS],
+        default="",
+    )
+    tracking_number = StringField(
+        "Tracking number",
+        filters=[strip_text],
+        validators=[
+            Length(
+                max=TRACKING_NUMBER_MAX,
+                message=f"A tracking number is at most {TRACKING_NUMBER_MAX} characters.",
+            )
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+
+    # Errors on these fields mean the request wasn't made by this page: refuse it whole.
+    REQUEST_FIELDS = ("ids", "status", "carrier", "csrf_token")
+
+    @property
+    def shipment_ids(self) -> list[int]:
+        return [int(value) for value in self.ids.data or []]
+
+    @property
+    def shipment_status(self) -> ShipmentStatus:
+        return ShipmentStatus(self.status.data)
+
+    def validate_tracking_number(self, field: StringField) -> None:
+        if field.data and self.status.data != ShipmentStatus.SHIPPED:
+            raise ValidationError("A tracking number goes with “Mark shipped”.")
+
+    @property
+    def is_forged(self) -> bool:
+        return any(self[name].errors for name in self.REQUEST_FIELDS if name in self)
+
+
+def _a_month(form: FlaskForm, field: HiddenField) -> None:
+    try:
+        parse_month(field.data)
+    except BadMonth as error:
+        raise ValidationError(str(error)) from error
+
+
+class ShippingRunForm(FlaskForm):
+    """Run the shipping of one month (the month is the page's)."""
+
+    month = HiddenField(validators=[_a_month])
+
+
+class HeldBoxDecisionForm(FlaskForm):
+    """Send a held box after all, or cancel it (the box id is in the URL)."""
+
+    decision = StringField(
+        validators=[InputRequired("Choose send or cancel."), AnyOf(["send", "cancel"])]
+    )
+
+    @property
+    def send(self) -> bool:
+        return self.decision.data == "send"

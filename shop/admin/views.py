@@ -1,5 +1,7 @@
 """The admin area: signing in and out, the dashboard and comment moderation.
 
+The shipping pages are in shipping.py, on the same blueprint.
+
 Every view of the blueprint is guarded once, in `require_admin` (before_request); only the
 sign-in page is open. Admin pages are never cached and never indexed.
 """
@@ -22,7 +24,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, select
 
 from shop.accounts.services import authenticate_admin
 from shop.admin.forms import (
@@ -32,11 +33,8 @@ from shop.admin.forms import (
     LoginForm,
     ModerateForm,
     ReplyForm,
-    ShipmentStatusForm,
 )
-from shop.billing.models import Shipment, ShipmentStatus
-from shop.billing.queries import shipment_counts, shipments_with_status
-from shop.billing.services import set_shipment_status
+from shop.billing.queries import to_pack_count
 from shop.comments.models import Comment, CommentStatus
 from shop.comments.queries import comments_with_status, pending_count, status_counts
 from shop.comments.services import (
@@ -105,10 +103,7 @@ def admin_globals() -> dict[str, object]:
         return {}
     return {
         "admin_pending_count": db.session.scalar(pending_count()) or 0,
-        "admin_to_pack_count": db.session.scalar(
-            select(func.count(Shipment.id)).where(Shipment.status == ShipmentStatus.TO_PACK)
-        )
-        or 0,
+        "admin_to_pack_count": db.session.scalar(to_pack_count()) or 0,
         "tab_labels": TAB_LABELS,
         "action_labels": ACTION_LABELS,
     }
@@ -324,46 +319,5 @@ def _reply_display_name() -> str:
     return current_app.config.get("ADMIN_REPLY_NAME") or f"{current_app.config['SITE_NAME']} team"
 
 
-SHIPMENT_TABS: dict[ShipmentStatus, str] = {
-    ShipmentStatus.TO_PACK: "To pack",
-    ShipmentStatus.PACKED: "Packed",
-    ShipmentStatus.SHIPPED: "Shipped",
-}
-
-
-def _shipment_tab(raw: str | None) -> ShipmentStatus:
-    try:
-        return ShipmentStatus(raw or ShipmentStatus.TO_PACK)
-    except ValueError:
-        abort(404)
-
-
-@bp.get("/shipments")
-def shipments() -> str:
-    status = _shipment_tab(request.args.get("status"))
-    page = db.paginate(shipments_with_status(status), per_page=50, max_per_page=50)
-    counts = dict.fromkeys(ShipmentStatus, 0)
-    for state, number in db.session.execute(shipment_counts()):
-        counts[ShipmentStatus(state)] = number
-    return render_template(
-        "admin/shipments.html",
-        status=status,
-        page=page,
-        counts=counts,
-        tabs=SHIPMENT_TABS,
-        form=ShipmentStatusForm(),
-    )
-
-
-@bp.post("/shipments/<int:shipment_id>/status")
-def shipment_status(shipment_id: int) -> Response:
-    form = ShipmentStatusForm()
-    if not form.validate():
-        abort(400, "Choose packed or shipped.")
-    new_status = ShipmentStatus(form.status.data)
-    shipment = set_shipment_status(shipment_id, new_status)
-    if shipment is None:
-        abort(404)
-    flash(f"Shipment #{shipment.id} is now {SHIPMENT_TABS[new_status].lower()}.", "success")
-    back = _shipment_tab(request.args.get("from"))
-    return redirect(url_for("admin.shipments", status=back.value), code=303)
+# The shipping pages register their routes on `bp` (see shop/admin/shipping.py).
+from shop.admin import shipping  # noqa: E402, F401

@@ -24,6 +24,9 @@ The messages and the context each expects:
 - ``payment_failed``: ``customer``, ``subscription``, and optionally ``account_url`` (absolute URL
   of the page where the card is updated; default ``{SITE_URL}/account/``).
 - ``subscription_ended``: ``customer``, ``subscription``.
+- ``box_shipped``: ``customer``, ``shipment`` (Shipment; its ship_to_* address, tracking number,
+  carrier and ``calendar_box`` are read), ``box_name``, ``tracking_url`` (the carrier's tracking
+  page, or None), and optionally ``account_url``.
 
 Templates also get the site's template globals (``site_name``, ``site_url``, ``absolute_url``) and
 the date filters ``short_date`` ("3 Jan") and ``long_date`` ("3 January 2027").
@@ -54,7 +57,13 @@ from shop.mail.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
-MESSAGES = ("sign_in_link", "subscription_confirmed", "payment_failed", "subscription_ended")
+MESSAGES = (
+    "sign_in_link",
+    "subscription_confirmed",
+    "payment_failed",
+    "subscription_ended",
+    "box_shipped",
+)
 
 
 class InsecureMailServer(smtplib.SMTPException):
