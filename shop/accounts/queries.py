@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from shop.accounts.models import Customer, SignInLink
-from shop.billing.models import Shipment, Subscription
-from shop.catalog.models import Box, Plan
+from shop.billing.models import BoxStatus, CalendarBox, Shipment, ShipmentStatus, Subscription
+from shop.catalog.models import Plan
 
-SHIPMENTS_SHOWN = 24
+PAST_BOXES_SHOWN = 24
 
 
 def customer_by_email(email: str) -> Select[tuple[Customer]]:
@@ -46,12 +46,71 @@ def subscriptions_of(customer_id: int) -> Select[tuple[Subscription]]:
     )
 
 
-def shipments_of(customer_id: int) -> Select[tuple[Shipment, Box]]:
-    """The customer's most recent shipments with the box sent, latest period first."""
+def upcoming_boxes(customer_id: int) -> Select[tuple[CalendarBox]]:
+    """All the customer's boxes still to come (scheduled or held, not yet shipped), soonest
+    first, each with its box, plan and shipment loaded."""
     return (
-        select(Shipment, Box)
-        .join(Box, Box.id == Shipment.box_id)
-        .where(Shipment.customer_id == customer_id)
-        .order_by(Shipment.period_start.desc().nulls_last(), Shipment.id.desc())
-        .limit(SHIPMENTS_SHOWN)
+        select(CalendarBox)
+        .outerjoin(Shipment, Shipment.calendar_box_id == CalendarBox.id)
+        .where(
+            CalendarBox.customer_id == customer_id,
+            CalendarBox.status != BoxStatus.CANCELLED,
+            or_(Shipment.id.is_(None), Shipment.status != ShipmentStatus.SHIPPED),
+        )
+        .options(
+            contains_eager(CalendarBox.shipment),
+            joinedload(CalendarBox.box),
+            joinedload(CalendarBox.plan),
+        )
+        .order_by(CalendarBox.ship_month, CalendarBox.id)
+    )
+
+
+def past_boxes(customer_id: int) -> Select[tuple[CalendarBox]]:
+    """The customer's latest PAST_BOXES_SHOWN shipped or cancelled boxes, newest month first."""
+    return (
+        select(CalendarBox)
+        .outerjoin(Shipment, Shipment.calendar_box_id == CalendarBox.id)
+        .where(
+            CalendarBox.customer_id == customer_id,
+            or_(
+                CalendarBox.status == BoxStatus.CANCELLED,
+                Shipment.status == ShipmentStatus.SHIPPED,
+            ),
+        )
+        .options(
+            contains_eager(CalendarBox.shipment),
+            joinedload(CalendarBox.box),
+            joinedload(CalendarBox.plan),
+        )
+        .order_by(CalendarBox.ship_month.desc(), CalendarBox.id.desc())
+        .limit(PAST_BOXES_SHOWN)
+    )
+
+
+def last_ship_months(customer_id: int) -> Select[tuple[int, str]]:
+    """(subscription id, its latest ship month) for each of the customer's subscriptions with
+    boxes: where the next renewal's box falls follows on from it."""
+    return (
+        select(CalendarBox.subscription_id, func.max(CalendarBox.ship_month))
+        .where(CalendarBox.customer_id == customer_id)
+        .group_by(CalendarBox.subscription_id)
+    )
+
+
+def packed_box_count(customer_id: int) -> Select[tuple[int]]:
+    """How many of the customer's boxes are packed but not shipped: they keep their label."""
+    return (
+        select(func.count())
+        .select_from(Shipment)
+        .where(Shipment.customer_id == customer_id, Shipment.status == ShipmentStatus.PACKED)
+    )
+
+
+def own_subscription(customer_id: int, subscription_id: int) -> Select[tuple[Subscription]]:
+    """One subscription, only if it is this customer's (with its plan and box)."""
+    return (
+        select(Subscription)
+        .where(Subscription.id == subscription_id, Subscription.customer_id == customer_id)
+        .options(joinedload(Subscription.plan).joinedload(Plan.box))
     )

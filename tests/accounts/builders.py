@@ -1,4 +1,5 @@
-"""Customers, their subscriptions and shipments, put straight into the database for tests."""
+"""Customers, their subscriptions, calendar boxes and shipments, put straight into the database
+for tests."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from itertools import count
 
 from shop.accounts.models import Customer
 from shop.billing.models import (
+    BoxStatus,
+    CalendarBox,
     Invoice,
     Shipment,
     ShipmentStatus,
@@ -72,11 +75,16 @@ def make_subscription(
     cancel_at_period_end: bool = False,
     cancel_at: datetime | None = None,
     ended_at: datetime | None = None,
+    skipping: bool = False,
+    stripe_customer_id: str | None = None,
 ) -> Subscription:
+    """A subscription of `customer`, paid through the customer's own Stripe customer unless
+    told otherwise; `skipping` skips its next renewal the way Stripe's pause_collection does."""
     plan = plan or make_plan()
     end = current_period_end or utcnow() + timedelta(days=20)
     subscription = Subscription(
         stripe_subscription_id=f"sub_test{next(_seq)}",
+        stripe_customer_id=stripe_customer_id or customer.stripe_customer_id,
         customer_id=customer.id,
         plan_id=plan.id,
         status=status,
@@ -85,43 +93,83 @@ def make_subscription(
         cancel_at_period_end=cancel_at_period_end,
         cancel_at=cancel_at,
         ended_at=ended_at,
+        pause_behavior="void" if skipping else None,
+        pause_resumes_at=end + timedelta(days=1) if skipping else None,
     )
     db.session.add(subscription)
     db.session.commit()
     return subscription
 
 
-def make_shipment(
-    subscription: Subscription,
-    *,
-    status: ShipmentStatus = ShipmentStatus.TO_PACK,
-    period_start: datetime | None = None,
-    period_end: datetime | None = None,
-) -> Shipment:
-    start = period_start or utcnow() - timedelta(days=10)
-    end = period_end or start + timedelta(days=30)
+def make_invoice(subscription: Subscription, *, paid_at: datetime | None = None) -> Invoice:
+    """A paid invoice of the subscription's plan for one term."""
+    start = paid_at or utcnow() - timedelta(days=10)
     invoice = Invoice(
         stripe_invoice_id=f"in_test{next(_seq)}",
         subscription_id=subscription.id,
+        plan_id=subscription.plan_id,
         status="paid",
         amount_due_cents=subscription.plan.price_cents,
         amount_paid_cents=subscription.plan.price_cents,
         period_start=start,
-        period_end=end,
+        period_end=start + timedelta(days=30 * subscription.plan.term_months),
         paid_at=start,
     )
     db.session.add(invoice)
-    db.session.flush()
-    customer = subscription.customer
-    shipment = Shipment(
-        invoice_id=invoice.id,
+    db.session.commit()
+    return invoice
+
+
+def make_calendar_box(
+    subscription: Subscription,
+    ship_month: str,
+    *,
+    sequence: int = 1,
+    status: BoxStatus = BoxStatus.SCHEDULED,
+    invoice: Invoice | None = None,
+) -> CalendarBox:
+    """Box `sequence` of the subscription's plan term, to ship in `ship_month` (YYYY-MM)."""
+    invoice = invoice or make_invoice(subscription)
+    box = CalendarBox(
         subscription_id=subscription.id,
         customer_id=subscription.customer_id,
-        box_id=subscription.plan.box_id,
+        invoice_id=invoice.id,
         plan_id=subscription.plan_id,
-        period_start=start,
-        period_end=end,
+        box_id=subscription.plan.box_id,
+        ship_month=ship_month,
+        sequence=sequence,
+        term_months=subscription.plan.term_months,
         status=status,
+        held_at=utcnow() if status is BoxStatus.HELD else None,
+    )
+    db.session.add(box)
+    db.session.commit()
+    return box
+
+
+def make_shipment(
+    box: CalendarBox,
+    *,
+    status: ShipmentStatus = ShipmentStatus.TO_PACK,
+    carrier: str = "",
+    tracking_number: str = "",
+    shipped_at: datetime | None = None,
+) -> Shipment:
+    """The calendar box in its month's shipping run, addressed as its customer is now."""
+    customer = db.session.get(Customer, box.customer_id)
+    assert customer is not None
+    shipment = Shipment(
+        calendar_box_id=box.id,
+        invoice_id=box.invoice_id,
+        subscription_id=box.subscription_id,
+        customer_id=box.customer_id,
+        box_id=box.box_id,
+        plan_id=box.plan_id,
+        ship_month=box.ship_month,
+        status=status,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        shipped_at=shipped_at or (utcnow() if status is ShipmentStatus.SHIPPED else None),
         ship_to_name=customer.shipping_name,
         ship_to_line1=customer.shipping_line1,
         ship_to_city=customer.shipping_city,
