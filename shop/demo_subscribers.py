@@ -19,11 +19,11 @@ from shop.billing.calendar import current_month, grant_boxes
 from shop.billing.models import (
     CalendarBox,
     Invoice,
-    Shipment,
     ShipmentStatus,
     Subscription,
     SubscriptionStatus,
 )
+from shop.billing.shipping import new_shipment
 from shop.catalog.models import Plan
 from shop.db import utcnow
 from shop.extensions import db
@@ -140,19 +140,8 @@ def seed_demo_subscribers() -> list[str]:
 
 
 def _shipped(box: CalendarBox, address: PostalAddress) -> None:
-    shipment = Shipment(
-        calendar_box_id=box.id,
-        invoice_id=box.invoice_id,
-        subscription_id=box.subscription_id,
-        customer_id=box.customer_id,
-        box_id=box.box_id,
-        plan_id=box.plan_id,
-        ship_month=box.ship_month,
-        status=ShipmentStatus.SHIPPED,
-        carrier="Australia Post",
-        tracking_number=f"MB{box.id:08d}AU",
-        shipped_at=utcnow(),
-        shipped_email_sent_at=utcnow(),
-    )
-    store_address(shipment, "ship_to_", address)
+    shipment = new_shipment(box, address, ShipmentStatus.SHIPPED)
+    shipment.carrier = "Australia Post"
+    shipment.tracking_number = f"MB{box.id:08d}AU"
+    shipment.shipped_at = shipment.shipped_email_sent_at = utcnow()
     db.session.add(shipment)

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from shop import create_app
 from shop.extensions import db
 from shop.stripe_emulator.testing import RunningEmulator
-from tests.builders import make_admin
+from tests.builders.content import make_admin
 from tests.helpers import csrf_token
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or "sqlite://"

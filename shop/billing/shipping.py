@@ -105,22 +105,29 @@ def run_shipping(month: str) -> ShippingRunReport:
         if not address.is_complete:
             report.without_address.append(box.id)
             continue
-        shipment = Shipment(
-            calendar_box_id=box.id,
-            invoice_id=box.invoice_id,
-            subscription_id=box.subscription_id,
-            customer_id=box.customer_id,
-            box_id=box.box_id,
-            plan_id=box.plan_id,
-            ship_month=box.ship_month,
-            status=ShipmentStatus.TO_PACK,
-        )
-        store_address(shipment, "ship_to_", address)
-        db.session.add(shipment)
+        db.session.add(new_shipment(box, address))
         report.created += 1
         report.per_box[box.box.name] += 1
     db.session.commit()
     return report
+
+
+def new_shipment(
+    box: CalendarBox, address: PostalAddress, status: ShipmentStatus = ShipmentStatus.TO_PACK
+) -> Shipment:
+    """The shipment of a calendar box, addressed to `address` (not yet added to the session)."""
+    shipment = Shipment(
+        calendar_box_id=box.id,
+        invoice_id=box.invoice_id,
+        subscription_id=box.subscription_id,
+        customer_id=box.customer_id,
+        box_id=box.box_id,
+        plan_id=box.plan_id,
+        ship_month=box.ship_month,
+        status=status,
+    )
+    store_address(shipment, "ship_to_", address)
+    return shipment
 
 
 def ship_to_of(subscription: Subscription) -> PostalAddress:

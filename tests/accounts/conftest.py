@@ -7,7 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from shop.accounts.models import Customer
-from tests.accounts.builders import make_customer
+from tests.builders.billing import make_customer
 from tests.helpers import csrf_token
 from tests.mail.helpers import sent_emails, sign_in_link_in
 

@@ -8,15 +8,15 @@ import pytest
 
 from shop.billing.gateway import PaymentProviderError
 from shop.billing.models import ShipmentStatus, SubscriptionStatus
-from tests.accounts.builders import (
+from tests.accounts.conftest import sign_in
+from tests.builders.billing import (
     make_calendar_box,
     make_customer,
     make_plan,
     make_shipment,
     make_subscription,
 )
-from tests.accounts.conftest import sign_in
-from tests.builders import make_box
+from tests.builders.content import make_box
 from tests.helpers import csrf_token, text_of, visible_text
 
 # 14:00 UTC on 2 January is 1 am on 3 January in Sydney (daylight saving time).

@@ -8,8 +8,8 @@ from shop.accounts.addresses import PostalAddress, address_of
 from shop.accounts.models import Customer
 from shop.billing.gateway import PaymentProviderError
 from shop.extensions import db
-from tests.accounts.builders import make_customer
 from tests.accounts.conftest import sign_in
+from tests.builders.billing import make_customer
 from tests.helpers import csrf_token, text_of, visible_text
 
 NEW_HOME = {

@@ -10,15 +10,15 @@ from shop.accounts.models import Customer
 from shop.billing.models import Shipment, ShipmentStatus, Subscription
 from shop.extensions import db
 from shop.stripe_emulator.testing import RunningEmulator
-from tests.accounts.builders import (
+from tests.accounts.conftest import sign_in
+from tests.builders.billing import (
     make_calendar_box,
     make_customer,
     make_plan,
     make_shipment,
     make_subscription,
 )
-from tests.accounts.conftest import sign_in
-from tests.builders import make_box
+from tests.builders.content import make_box
 from tests.helpers import csrf_token, visible_text
 
 OLD = PostalAddress("Jo Lifter", "12 Bondi Rd", "", "Bondi", "NSW", "2026", "AU")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shop.stripe_emulator.testing import RunningEmulator
-from tests.accounts.builders import make_customer
 from tests.accounts.conftest import sign_in
+from tests.builders.billing import make_customer
 from tests.helpers import csrf_token
 
 

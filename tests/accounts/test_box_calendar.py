@@ -9,15 +9,15 @@ from sqlalchemy import event
 
 from shop.billing.models import BoxStatus, ShipmentStatus, SubscriptionStatus
 from shop.extensions import db
-from tests.accounts.builders import (
+from tests.accounts.conftest import sign_in
+from tests.builders.billing import (
     make_calendar_box,
     make_customer,
     make_plan,
     make_shipment,
     make_subscription,
 )
-from tests.accounts.conftest import sign_in
-from tests.builders import make_box
+from tests.builders.content import make_box
 from tests.helpers import text_of, visible_text
 
 # 4 pm on 24 November 2026 in Sydney; the next renewal is on 3 December (Sydney).

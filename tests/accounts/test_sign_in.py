@@ -16,8 +16,8 @@ from shop.accounts.models import SignInLink
 from shop.accounts.services import SignInLinkInvalid, redeem_sign_in_link
 from shop.db import utcnow
 from shop.extensions import db
-from tests.accounts.builders import make_customer
 from tests.accounts.conftest import emailed_link_path, request_link, sign_in
+from tests.builders.billing import make_customer
 from tests.conftest import IS_POSTGRES
 from tests.helpers import csrf_token, text_of, visible_text
 from tests.mail.helpers import sent_emails

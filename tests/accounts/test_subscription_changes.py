@@ -11,14 +11,14 @@ from shop.billing.models import Subscription
 from shop.billing.subscriptions import SubscriptionChangeRefused
 from shop.db import utcnow
 from shop.extensions import db
-from tests.accounts.builders import (
+from tests.accounts.conftest import sign_in
+from tests.builders.billing import (
     make_calendar_box,
     make_customer,
     make_plan,
     make_subscription,
 )
-from tests.accounts.conftest import sign_in
-from tests.builders import make_box
+from tests.builders.content import make_box
 from tests.helpers import csrf_token, text_of, visible_text
 
 

@@ -11,7 +11,7 @@ from werkzeug.routing import Rule
 
 from shop.comments.models import Comment, CommentStatus
 from shop.extensions import db
-from tests.builders import make_article, make_comment
+from tests.builders.content import make_article, make_comment
 from tests.helpers import csrf_token
 
 EXPECTED_ENDPOINTS = {

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from shop.accounts.models import AdminUser
 from shop.extensions import db
-from tests.builders import make_admin
+from tests.builders.content import make_admin
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.helpers import csrf_token
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from tests.builders import make_admin
+from tests.builders.content import make_admin
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.helpers import csrf_token
 

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from shop.blog.models import Article
 from shop.comments.models import Comment, CommentStatus
 from shop.extensions import db
-from tests.builders import make_article, make_comment
+from tests.builders.content import make_article, make_comment
 from tests.conftest import ADMIN_EMAIL
 from tests.helpers import csrf_token
 

@@ -19,16 +19,16 @@ from shop.billing.models import (
 )
 from shop.db import utcnow
 from shop.extensions import db
-from tests.admin.shipping_builders import (
-    grant_box,
+from tests.builders.billing import (
+    make_calendar_box,
     make_customer,
     make_plan,
+    make_shipment,
     make_subscription,
     many_shipments,
-    ship,
     subscriber,
 )
-from tests.builders import make_box
+from tests.builders.content import make_box
 from tests.helpers import csrf_token, text_of, visible_text
 from tests.mail.helpers import sent_emails
 
@@ -178,11 +178,11 @@ def test_a_box_without_an_address_is_flagged_and_left_out(admin_client: FlaskCli
 
 def test_filters_by_box_and_status_and_counts_per_box(admin_client: FlaskClient, plan) -> None:  # type: ignore[no-untyped-def]
     recovery = make_plan(make_box("recovery", "Recovery Box", position=2), term_months=1)
-    ship(subscriber("Ava Squat", plan, MONTH))
-    ship(subscriber("Ben Press", plan, MONTH), status=ShipmentStatus.PACKED)
-    ship(subscriber("Cat Curl", plan, MONTH), status=ShipmentStatus.SHIPPED)
-    ship(subscriber("Dan Deadlift", recovery, MONTH))
-    ship(subscriber("Eve Elsewhen", plan, "2027-01"))
+    make_shipment(subscriber("Ava Squat", plan, MONTH))
+    make_shipment(subscriber("Ben Press", plan, MONTH), status=ShipmentStatus.PACKED)
+    make_shipment(subscriber("Cat Curl", plan, MONTH), status=ShipmentStatus.SHIPPED)
+    make_shipment(subscriber("Dan Deadlift", recovery, MONTH))
+    make_shipment(subscriber("Eve Elsewhen", plan, "2027-01"))
 
     page = visible_text(admin_client.get(PAGE))
     assert "MuscleBox 1 1 1 0 3" in page
@@ -222,8 +222,8 @@ def test_previous_and_next_month_links_and_month_picker(admin_client: FlaskClien
 
 
 def test_an_address_changed_after_the_run_is_flagged(admin_client: FlaskClient, plan) -> None:  # type: ignore[no-untyped-def]
-    moved = ship(subscriber("Ava Squat", plan, MONTH))
-    ship(subscriber("Ben Press", plan, MONTH))
+    moved = make_shipment(subscriber("Ava Squat", plan, MONTH))
+    make_shipment(subscriber("Ben Press", plan, MONTH))
     moved.address_changed_at = utcnow()
     db.session.commit()
     page = visible_text(admin_client.get(PAGE))
@@ -231,8 +231,8 @@ def test_an_address_changed_after_the_run_is_flagged(admin_client: FlaskClient, 
 
 
 def test_the_admin_bar_counts_shipments_to_pack(admin_client: FlaskClient, plan) -> None:  # type: ignore[no-untyped-def]
-    ship(subscriber("Ava Squat", plan, MONTH))
-    ship(subscriber("Ben Press", plan, MONTH), status=ShipmentStatus.SHIPPED)
+    make_shipment(subscriber("Ava Squat", plan, MONTH))
+    make_shipment(subscriber("Ben Press", plan, MONTH), status=ShipmentStatus.SHIPPED)
     page = visible_text(admin_client.get("/admin/"))
     assert "Shipments ( 1 to pack)" in page
 
@@ -243,9 +243,9 @@ def test_the_admin_bar_counts_shipments_to_pack(admin_client: FlaskClient, plan)
 def test_bulk_mark_packed_then_shipped_with_carrier_and_tracking(
     admin_client: FlaskClient, plan
 ) -> None:  # type: ignore[no-untyped-def]
-    a = ship(subscriber("Ava Squat", plan, MONTH))
-    b = ship(subscriber("Ben Press", plan, MONTH))
-    c = ship(subscriber("Cat Curl", plan, MONTH))
+    a = make_shipment(subscriber("Ava Squat", plan, MONTH))
+    b = make_shipment(subscriber("Ben Press", plan, MONTH))
+    c = make_shipment(subscriber("Cat Curl", plan, MONTH))
 
     response = mark(admin_client, [a.id, b.id], "packed", "&status=to_pack")
     assert response.status_code == 303
@@ -273,8 +273,8 @@ def test_bulk_mark_packed_then_shipped_with_carrier_and_tracking(
 
 
 def test_one_row_action_marks_just_that_shipment(admin_client: FlaskClient, plan) -> None:  # type: ignore[no-untyped-def]
-    a = ship(subscriber("Ava Squat", plan, MONTH))
-    b = ship(subscriber("Ben Press", plan, MONTH))
+    a = make_shipment(subscriber("Ava Squat", plan, MONTH))
+    b = make_shipment(subscriber("Ben Press", plan, MONTH))
     response = mark(admin_client, [b.id], "shipped")
     assert "1 shipment marked shipped. 1 customer was emailed" in visible_text(
         admin_client.get(response.headers["Location"])
@@ -284,7 +284,7 @@ def test_one_row_action_marks_just_that_shipment(admin_client: FlaskClient, plan
 
 
 def test_shipped_email_is_sent_once_with_the_tracking_link(admin_client: FlaskClient, plan) -> None:  # type: ignore[no-untyped-def]
-    shipment = ship(subscriber("Ava Squat", plan, MONTH, sequence=2, line1="1 Harbour St"))
+    shipment = make_shipment(subscriber("Ava Squat", plan, MONTH, sequence=2, line1="1 Harbour St"))
     email = db.session.get(Customer, shipment.customer_id).email
 
     mark(admin_client, [shipment.id], "shipped", carrier="Sendle", tracking_number="SND 42")
@@ -306,7 +306,7 @@ def test_shipped_email_is_sent_once_with_the_tracking_link(admin_client: FlaskCl
 def test_shipped_email_without_tracking_has_no_tracking_link(
     admin_client: FlaskClient, plan
 ) -> None:  # type: ignore[no-untyped-def]
-    shipment = ship(subscriber("Ava Squat", plan, MONTH))
+    shipment = make_shipment(subscriber("Ava Squat", plan, MONTH))
     mark(admin_client, [shipment.id], "shipped")
     (message,) = sent_emails(db.session.get(Customer, shipment.customer_id).email)
     assert (
@@ -315,7 +315,7 @@ def test_shipped_email_without_tracking_has_no_tracking_link(
 
 
 def test_ticking_nothing_changes_nothing(admin_client: FlaskClient, plan) -> None:  # type: ignore[no-untyped-def]
-    ship(subscriber("Ava Squat", plan, MONTH))
+    make_shipment(subscriber("Ava Squat", plan, MONTH))
     before = shipments_state()
     response = mark(admin_client, [], "packed")
     assert response.status_code == 303
@@ -329,11 +329,11 @@ def test_ticking_nothing_changes_nothing(admin_client: FlaskClient, plan) -> Non
 
 
 def held_box(name: str, plan, month: str = "2026-11") -> CalendarBox:  # type: ignore[no-untyped-def]
-    customer = make_customer(name)
+    customer = make_customer(f"{name.split()[0].lower()}@example.com", name=name)
     subscription = make_subscription(
         customer, plan, status=SubscriptionStatus.CANCELED, ended_at=utcnow()
     )
-    return grant_box(subscription, month, status=BoxStatus.HELD)
+    return make_calendar_box(subscription, month, status=BoxStatus.HELD)
 
 
 def test_held_boxes_are_listed_for_every_month(admin_client: FlaskClient, plan) -> None:  # type: ignore[no-untyped-def]
@@ -405,7 +405,7 @@ def test_bad_filters_are_a_400(admin_client: FlaskClient, plan, query: str, mess
 
 
 def test_marking_an_unknown_shipment_changes_nothing(admin_client: FlaskClient, plan) -> None:  # type: ignore[no-untyped-def]
-    shipment = ship(subscriber("Ava Squat", plan, MONTH))
+    shipment = make_shipment(subscriber("Ava Squat", plan, MONTH))
     before = shipments_state()
     response = mark(admin_client, [shipment.id, 999_999], "shipped", tracking_number="X1")
     assert response.status_code == 404
@@ -427,7 +427,7 @@ def test_marking_an_unknown_shipment_changes_nothing(admin_client: FlaskClient, 
 def test_bad_mark_requests_are_a_400(
     admin_client: FlaskClient, plan, fields: dict[str, str]
 ) -> None:  # type: ignore[no-untyped-def]
-    shipment = ship(subscriber("Ava Squat", plan, MONTH))
+    shipment = make_shipment(subscriber("Ava Squat", plan, MONTH))
     before = shipments_state()
     token = csrf_token(admin_client, PAGE)
     data = {"ids": str(shipment.id), "csrf_token": token, **fields}
@@ -437,7 +437,7 @@ def test_bad_mark_requests_are_a_400(
 
 
 def test_a_too_long_tracking_number_is_a_form_error(admin_client: FlaskClient, plan) -> None:  # type: ignore[no-untyped-def]
-    shipment = ship(subscriber("Ava Squat", plan, MONTH))
+    shipment = make_shipment(subscriber("Ava Squat", plan, MONTH))
     before = shipments_state()
     response = mark(admin_client, [shipment.id], "shipped", tracking_number="9" * 101)
     assert response.status_code == 400
@@ -452,7 +452,7 @@ def test_a_too_long_tracking_number_is_a_form_error(admin_client: FlaskClient, p
 def test_a_tracking_number_without_shipping_is_a_form_error(
     admin_client: FlaskClient, plan
 ) -> None:  # type: ignore[no-untyped-def]
-    shipment = ship(subscriber("Ava Squat", plan, MONTH))
+    shipment = make_shipment(subscriber("Ava Squat", plan, MONTH))
     response = mark(admin_client, [shipment.id], "packed", tracking_number="AP1")
     assert response.status_code == 400
     assert "A tracking number goes with “Mark shipped”." in text_of(response)
@@ -509,7 +509,7 @@ def test_shipping_actions_without_csrf_token_are_refused(
     path: str,
     data: dict[str, str],  # type: ignore[no-untyped-def]
 ) -> None:
-    shipment = ship(subscriber("Ava Squat", plan, MONTH))
+    shipment = make_shipment(subscriber("Ava Squat", plan, MONTH))
     subscriber("Ben Press", plan, MONTH)
     held = held_box("Hal Held", plan)
     before = shipments_state()

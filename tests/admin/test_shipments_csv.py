@@ -13,8 +13,8 @@ from sqlalchemy import event
 from shop.billing.models import ShipmentStatus
 from shop.db import utcnow
 from shop.extensions import db
-from tests.admin.shipping_builders import make_plan, many_shipments, ship, subscriber
-from tests.builders import make_box
+from tests.builders.billing import make_plan, make_shipment, many_shipments, subscriber
+from tests.builders.content import make_box
 
 MONTH = "2026-12"
 URL = f"/admin/shipments.csv?month={MONTH}"
@@ -49,14 +49,14 @@ def rows_of(response) -> list[list[str]]:  # type: ignore[no-untyped-def]
 
 
 def test_header_and_one_row_per_shipment(admin_client: FlaskClient, plan) -> None:  # type: ignore[no-untyped-def]
-    shipment = ship(
+    shipment = make_shipment(
         subscriber("Ava Squat", plan, MONTH, sequence=2, line1="1 Harbour St", city="Sydney")
     )
     shipment.status = ShipmentStatus.SHIPPED
     shipment.carrier, shipment.tracking_number = "StarTrack", "ST99"
     shipment.ship_to_line2 = "Unit 4"
     shipment.address_changed_at = utcnow()
-    ship(subscriber("Ben Press", plan, "2027-01"))  # another month
+    make_shipment(subscriber("Ben Press", plan, "2027-01"))  # another month
 
     response = admin_client.get(URL, buffered=True)
     assert response.status_code == 200
@@ -93,9 +93,9 @@ def test_header_and_one_row_per_shipment(admin_client: FlaskClient, plan) -> Non
 
 def test_csv_follows_the_box_and_status_filters(admin_client: FlaskClient, plan) -> None:  # type: ignore[no-untyped-def]
     other = make_plan(make_box("recovery", "Recovery Box", position=2), term_months=1)
-    ship(subscriber("Ava Squat", plan, MONTH))
-    ship(subscriber("Ben Press", plan, MONTH), status=ShipmentStatus.PACKED)
-    ship(subscriber("Dan Deadlift", other, MONTH))
+    make_shipment(subscriber("Ava Squat", plan, MONTH))
+    make_shipment(subscriber("Ben Press", plan, MONTH), status=ShipmentStatus.PACKED)
+    make_shipment(subscriber("Dan Deadlift", other, MONTH))
     names = [row[6] for row in rows_of(admin_client.get(f"{URL}&box={plan.box_id}", buffered=True))]
     assert names == ["name", "Ava Squat", "Ben Press"]
     names = [row[6] for row in rows_of(admin_client.get(f"{URL}&status=packed", buffered=True))]
@@ -103,7 +103,7 @@ def test_csv_follows_the_box_and_status_filters(admin_client: FlaskClient, plan)
 
 
 def test_cells_that_a_spreadsheet_would_run_are_escaped(admin_client: FlaskClient, plan) -> None:  # type: ignore[no-untyped-def]
-    shipment = ship(subscriber('=HYPERLINK("http://evil.test","x")', plan, MONTH))
+    shipment = make_shipment(subscriber('=HYPERLINK("http://evil.test","x")', plan, MONTH))
     shipment.ship_to_line1 = "+61 Plus St"
     shipment.ship_to_line2 = "-1 Minus Rd"
     shipment.ship_to_city = "@SUM(A1)"

@@ -11,7 +11,7 @@ import pytest
 
 from shop.blog.models import ArticleStatus
 from shop.db import utcnow
-from tests.builders import make_article, make_author, make_box
+from tests.builders.content import make_article, make_author, make_box
 from tests.helpers import text_of, visible_text
 
 ATOM = "{http://www.w3.org/2005/Atom}"

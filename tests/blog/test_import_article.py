@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from shop.blog.models import Article, Author
 from shop.extensions import db
-from tests.builders import make_box
+from tests.builders.content import make_box
 from tests.helpers import text_of, visible_text
 
 SHARED_ARTICLE = (

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from shop.extensions import db
-from tests.builders import make_article, make_box, make_comment
+from tests.builders.content import make_article, make_box, make_comment
 from tests.helpers import post_comment
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urljoin, urlsplit
 
 from shop.comments.models import CommentStatus
 from shop.demo import seed_demo
-from tests.builders import make_article, make_comment
+from tests.builders.content import make_article, make_comment
 from tests.helpers import post_comment
 
 SECRET_EMAILS = [f"private.reader{n}@example.com" for n in range(8)]

@@ -8,7 +8,7 @@ import pytest
 
 from shop.db import utcnow
 from shop.extensions import db
-from tests.builders import make_article, make_comment
+from tests.builders.content import make_article, make_comment
 
 
 @pytest.fixture

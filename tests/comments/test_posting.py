@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from shop.comments.models import Comment, CommentStatus
 from shop.extensions import db
-from tests.builders import make_article, make_comment
+from tests.builders.content import make_article, make_comment
 from tests.helpers import comment_form, post_comment, text_of, visible_text
 
 AWAITING = "Your comment is awaiting moderation."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shop.mail import send_email
-from tests.accounts.builders import make_customer
+from tests.builders.billing import make_customer
 from tests.helpers import text_of, visible_text
 from tests.mail.helpers import sent_emails
 

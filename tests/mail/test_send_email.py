@@ -14,8 +14,8 @@ from shop.accounts.models import Customer
 from shop.billing.models import SubscriptionStatus
 from shop.extensions import db
 from shop.mail import send_email
-from tests.accounts.builders import make_customer, make_plan, make_subscription
-from tests.builders import make_box
+from tests.builders.billing import make_customer, make_plan, make_subscription
+from tests.builders.content import make_box
 from tests.mail.helpers import sent_emails
 from tests.mail.smtp_sink import SmtpSink
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shop.comments.models import CommentStatus
-from tests.builders import make_article, make_comment
+from tests.builders.content import make_article, make_comment
 from tests.helpers import comment_form, csrf_token, post_comment, text_of
 
 HUGE = "9" * 30

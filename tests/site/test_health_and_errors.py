@@ -38,7 +38,7 @@ def test_405_page_keeps_allow_header(client):
 
 
 def test_request_body_over_one_megabyte_is_413(client, app):
-    from tests.builders import make_article
+    from tests.builders.content import make_article
 
     make_article("big")
     response = client.post("/blog/big/comments", data={"comment": "x" * (1024 * 1024 + 10)})

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import redis
 
-from tests.builders import make_article
+from tests.builders.content import make_article
 from tests.helpers import post_comment
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -1,4 +1,4 @@
-"""Plain functions that put test data in the database (inside an app context)."""
+"""Blog, comment, admin-user and box test data, put straight into the database."""
 
 from __future__ import annotations
 

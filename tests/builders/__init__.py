@@ -1,0 +1,1 @@
+"""Plain functions that put test data in the database, one module per domain."""
