@@ -1,1 +1,1 @@
-"""Billing: the Stripe gateway, checkout, webhooks, subscriptions and shipments."""
+"""Billing: the Stripe gateway, checkout, webhooks, subscriptions, the box calendar and shipping."""

@@ -1,0 +1,1 @@
+"""Accounts: admins and customers, sign-in, the customer's account page and addresses."""
