@@ -15,6 +15,12 @@ def strip_text(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
+def one_line(value: str | None) -> str | None:
+    """WTForms filter for a field printed on a label: any run of white space, line breaks and
+    tabs included, becomes one space, and the ends are trimmed."""
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
 def valid_email(message: str, max_length: int) -> Callable[[FlaskForm, Field], None]:
     """A validator: a well-formed address (no DNS lookup); over-long ones are Length's to report."""
 

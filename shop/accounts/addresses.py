@@ -94,6 +94,18 @@ def postcode_matches_state(postcode: str, state: str) -> bool:
     return any(low <= number <= high for low, high in POSTCODE_RANGES.get(state, ()))
 
 
+def delivery_problem(address: PostalAddress, countries: tuple[str, ...]) -> str | None:
+    """Why a box cannot be sent to this address, or None when it can. Addresses typed into
+    Stripe's own pages (the billing portal) reach the shop unchecked."""
+    if not address.is_complete:
+        return "The address is incomplete."
+    if address.country not in countries:
+        return f"The shop does not ship to {address.country}."
+    if address.country == "AU" and not postcode_matches_state(address.postal_code, address.state):
+        return f"Postcode {address.postal_code} is not in {address.state or 'the given state'}."
+    return None
+
+
 def address_of(obj: object, prefix: str) -> PostalAddress:
     """The address kept in `obj`'s `<prefix>name`, `<prefix>line1`... columns."""
     return PostalAddress(**{field: getattr(obj, prefix + field) or "" for field in FIELDS})

@@ -7,7 +7,7 @@ from wtforms import EmailField, Field, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from shop.accounts.addresses import AUSTRALIAN_STATES, PostalAddress, postcode_matches_state
-from shop.forms import strip_text, valid_email
+from shop.forms import one_line, strip_text, valid_email
 
 MAX_EMAIL = 254
 # The shipping columns' sizes (shop.billing.models.ShipToMixin, accounts.Customer).
@@ -55,13 +55,13 @@ class AddressForm(FlaskForm):
 
     name = StringField(
         "Name on the parcel",
-        filters=[strip_text],
+        filters=[one_line],
         validators=[DataRequired("Please enter who the box is for."), _too_long(MAX_NAME)],
         render_kw={"autocomplete": "shipping name", "maxlength": MAX_NAME},
     )
     line1 = StringField(
         "Street address",
-        filters=[strip_text],
+        filters=[one_line],
         validators=[
             DataRequired("Please enter the street address, like 12 Bondi Rd."),
             _too_long(MAX_LINE),
@@ -70,13 +70,13 @@ class AddressForm(FlaskForm):
     )
     line2 = StringField(
         "Apartment, unit or building (optional)",
-        filters=[strip_text],
+        filters=[one_line],
         validators=[Optional(), _too_long(MAX_LINE)],
         render_kw={"autocomplete": "shipping address-line2", "maxlength": MAX_LINE},
     )
     city = StringField(
         "Suburb or town",
-        filters=[strip_text],
+        filters=[one_line],
         validators=[DataRequired("Please enter the suburb or town."), _too_long(MAX_CITY)],
         render_kw={"autocomplete": "shipping address-level2", "maxlength": MAX_CITY},
     )
@@ -93,7 +93,7 @@ class AddressForm(FlaskForm):
     )
     postal_code = StringField(
         "Postcode",
-        filters=[strip_text],
+        filters=[one_line],
         validators=[
             DataRequired("Please enter the postcode."),
             Regexp(r"^[0-9]{4}\Z", message="A postcode has four digits, like 2000."),

@@ -54,6 +54,7 @@ from shop.billing.queries import (
     month_has_run,
     month_shipment_counts,
     month_shipments,
+    overdue_months,
     packing_rows,
     skipping_subscriptions,
 )
@@ -226,6 +227,7 @@ def _render_month(
         status_labels=SHIPMENT_STATUS_LABELS,
         held=db.session.scalars(held_boxes().limit(HELD_SHOWN)).all(),
         skipping=db.session.scalars(skipping_subscriptions().limit(HELD_SHOWN)).all(),
+        overdue=db.session.execute(overdue_months(current_month())).all(),
         held_limit=HELD_SHOWN,
         mark_form=mark_form or MarkShipmentsForm(formdata=None),
         tracking_url=tracking_url,
@@ -293,17 +295,22 @@ def mark_shipments_bulk() -> Response | tuple[Response | str, int]:
     return redirect(url_for("admin.shipments", **filters.args()), code=303)
 
 
-@bp.post("/held-boxes/<int:box_id>")
-def decide_held(box_id: int) -> Response:
+@bp.post("/held-boxes/<raw_box_id>")
+def decide_held(raw_box_id: str) -> Response:
     back_to = _month_arg()
     form = HeldBoxDecisionForm()
     if not form.validate():
         abort(400, "Choose “Send it” or “Cancel it”.")
+    box_id = as_id(raw_box_id)
+    if box_id is None:
+        abort(404, "There's no such box.")
     db.get_or_404(CalendarBox, box_id, description="There's no such box.")
     try:
         box = decide_held_box(box_id, send=form.send)
     except ShippingError as error:
-        abort(409, str(error))
+        # Most often the second click of a double click: the decision is already made.
+        flash(f"{error} Nothing was changed.", "info")
+        return redirect(url_for("admin.shipments", month=back_to), code=303)
     who = box.customer.name or box.customer.email
     when = month_label(box.ship_month)
     if form.send:
@@ -339,6 +346,9 @@ def _csv_lines(filters: Filters) -> Iterator[str]:
         buffer.truncate()
         return text
 
+    # A byte-order mark, so that Excel reads the file as UTF-8 (names like "Zoë" stay whole);
+    # csv readers that know UTF-8 ("utf-8-sig") skip it.
+    yield "\ufeff"
     writer.writerow(CSV_HEADER)
     yield flush()
     after_id = 0

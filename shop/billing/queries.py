@@ -3,7 +3,8 @@
 A month "has been run" once it has a shipment. Before that its packing list is a forecast: the
 month's scheduled calendar boxes, addressed as their subscriptions are now. After it, scheduled
 boxes of the month without a shipment are the ones granted since (or left out for want of an
-address): the next run adds them.
+address): the next run adds them. Shipments of held boxes (their subscription ended early) are
+not on the packing list until an admin decides to send them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def month_shipments(
     query = (
         select(Shipment)
         .join(Box, Box.id == Shipment.box_id)
-        .where(Shipment.ship_month == month)
+        .join(CalendarBox, CalendarBox.id == Shipment.calendar_box_id)
+        .where(Shipment.ship_month == month, CalendarBox.status == BoxStatus.SCHEDULED)
         .options(
             joinedload(Shipment.customer),
             joinedload(Shipment.box),
@@ -50,7 +52,8 @@ def month_shipment_counts(month: str) -> Select[tuple[int, str, ShipmentStatus, 
     return (
         select(Box.id, Box.name, Shipment.status, func.count(Shipment.id))
         .join(Box, Box.id == Shipment.box_id)
-        .where(Shipment.ship_month == month)
+        .join(CalendarBox, CalendarBox.id == Shipment.calendar_box_id)
+        .where(Shipment.ship_month == month, CalendarBox.status == BoxStatus.SCHEDULED)
         .group_by(Box.id, Box.name, Box.position, Shipment.status)
         .order_by(Box.position, Box.name)
     )
@@ -137,7 +140,27 @@ def boxes_for_filter() -> Select[tuple[Box]]:
 
 def to_pack_count() -> Select[tuple[int]]:
     """Shipments waiting to be packed, whatever their month (a late one still needs packing)."""
-    return select(func.count(Shipment.id)).where(Shipment.status == ShipmentStatus.TO_PACK)
+    return (
+        select(func.count(Shipment.id))
+        .join(CalendarBox, CalendarBox.id == Shipment.calendar_box_id)
+        .where(Shipment.status == ShipmentStatus.TO_PACK, CalendarBox.status == BoxStatus.SCHEDULED)
+    )
+
+
+def overdue_months(before: str) -> Select[tuple[str, int]]:
+    """(month, count) of scheduled boxes of months before `before` that were never put in a
+    run: a late payment or a repair granted them after their month's run."""
+    return (
+        select(CalendarBox.ship_month, func.count(CalendarBox.id))
+        .outerjoin(Shipment, Shipment.calendar_box_id == CalendarBox.id)
+        .where(
+            CalendarBox.ship_month < before,
+            CalendarBox.status == BoxStatus.SCHEDULED,
+            Shipment.id.is_(None),
+        )
+        .group_by(CalendarBox.ship_month)
+        .order_by(CalendarBox.ship_month)
+    )
 
 
 def packing_rows(
@@ -175,7 +198,11 @@ def packing_rows(
         .join(Plan, Plan.id == Shipment.plan_id)
         .join(CalendarBox, CalendarBox.id == Shipment.calendar_box_id)
         .join(Customer, Customer.id == Shipment.customer_id)
-        .where(Shipment.ship_month == month, Shipment.id > after_id)
+        .where(
+            Shipment.ship_month == month,
+            Shipment.id > after_id,
+            CalendarBox.status == BoxStatus.SCHEDULED,
+        )
         .order_by(Shipment.id)
         .limit(limit)
     )

@@ -10,6 +10,7 @@ are reported as skipped, not as failures.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ from shop.billing.notifications import AfterCommit
 from shop.billing.stripe_data import UnknownStripeObject, period_line
 from shop.billing.subscriptions import apply_subscription, lock_subscription
 from shop.extensions import db
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,13 @@ def reconcile_subscriptions() -> list[Difference]:
         except PaymentProviderError as exc:
             db.session.rollback()
             differences.append(Difference(data["id"], "error", None, str(exc)))
+            continue
+        except Exception as exc:  # one subscription's surprise must not stop the others
+            db.session.rollback()
+            logger.exception("reconcile: %s failed", data["id"])
+            differences.append(
+                Difference(data["id"], "error", None, f"{type(exc).__name__}: {exc}")
+            )
             continue
         db.session.commit()
         after.run()

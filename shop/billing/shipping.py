@@ -9,7 +9,10 @@
   shipment is flagged so the packing team prints its label again. Packed and shipped boxes keep
   the address they were packed for.
 - Marking a shipment shipped emails the customer once, with the tracking link when there is one.
-- Boxes held because their subscription ended early are sent or cancelled by an admin.
+- Boxes held because their subscription ended early are sent or cancelled by an admin; until
+  then they are off the packing list and cannot be marked packed or shipped.
+- Moving a shipment back to packing clears its packing and shipping details; the customer is
+  never emailed twice about one box.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from shop.accounts.addresses import PostalAddress, address_of, store_address
+from shop.accounts.addresses import PostalAddress, address_of, delivery_problem, store_address
 from shop.billing.models import (
     BoxStatus,
     CalendarBox,
@@ -75,7 +79,8 @@ class ShippingRunReport:
             done.append(f"  {self.held} held box(es) wait for a decision (send or cancel).")
         if self.without_address:
             done.append(
-                f"  {len(self.without_address)} box(es) have no shipping address and were left out."
+                f"  {len(self.without_address)} box(es) have no address we can ship to and were "
+                "left out: ask those customers for their address, then run again."
             )
         return done
 
@@ -84,6 +89,7 @@ def run_shipping(month: str) -> ShippingRunReport:
     """Turn the month's scheduled boxes into addressed shipments. Commits. Safe to repeat."""
     advisory_lock(db.session, f"shipping-run:{month}")
     report = ShippingRunReport(month)
+    countries = current_app.config["SHIPPING_COUNTRIES"]
     boxes = db.session.scalars(
         select(CalendarBox)
         .where(CalendarBox.ship_month == month, CalendarBox.status != BoxStatus.CANCELLED)
@@ -102,7 +108,7 @@ def run_shipping(month: str) -> ShippingRunReport:
             report.held += 1
             continue
         address = ship_to_of(box.subscription)
-        if not address.is_complete:
+        if delivery_problem(address, countries) is not None:
             report.without_address.append(box.id)
             continue
         db.session.add(new_shipment(box, address))
@@ -140,8 +146,8 @@ def readdress_unshipped(subscription_ids: Iterable[int], address: PostalAddress)
     """Send the boxes of these subscriptions that are in a run but not yet packed to `address`;
     flag them for a new label. Returns how many changed. Does not commit."""
     ids = list(subscription_ids)
-    if not ids:
-        return 0
+    if not ids or delivery_problem(address, current_app.config["SHIPPING_COUNTRIES"]):
+        return 0  # a box is never readdressed somewhere it cannot go
     shipments = db.session.scalars(
         select(Shipment).where(
             Shipment.subscription_id.in_(ids), Shipment.status == ShipmentStatus.TO_PACK
@@ -177,7 +183,11 @@ def mark_shipments(
         db.session.scalars(
             select(Shipment)
             .where(Shipment.id.in_(ids))
-            .options(joinedload(Shipment.customer), joinedload(Shipment.box))
+            .options(
+                joinedload(Shipment.customer),
+                joinedload(Shipment.box),
+                joinedload(Shipment.calendar_box),
+            )
             .with_for_update(of=Shipment)
         )
         .unique()
@@ -185,10 +195,19 @@ def mark_shipments(
     )
     if len(shipments) != len(ids) or not ids:
         raise ShippingError("Some of those shipments don't exist (any more). Nothing was changed.")
+    if any(shipment.calendar_box.status is not BoxStatus.SCHEDULED for shipment in shipments):
+        raise ShippingError(
+            "Some of those boxes are held: their subscription ended early. Decide to send them "
+            "first. Nothing was changed."
+        )
     now, after = utcnow(), AfterCommit()
     emailed = 0
     for shipment in shipments:
         shipment.status = status
+        if status is ShipmentStatus.TO_PACK:
+            # Back to packing (a mistake, or a parcel that came back): it is not on its way.
+            shipment.packed_at = shipment.shipped_at = None
+            shipment.carrier = shipment.tracking_number = ""
         if status is ShipmentStatus.PACKED:
             shipment.packed_at = shipment.packed_at or now
             shipment.address_changed_at = None

@@ -169,6 +169,9 @@ def skip_refusal(subscription: Subscription, now: datetime) -> str | None:
     end = subscription.current_period_end
     if end is None or end <= now:
         return "Your next payment is being taken right now; try again in a few minutes."
+    resumes = subscription.pause_resumes_at
+    if subscription.is_skipping and (resumes is None or resumes > end):
+        return "You're already skipping your next box."
     return None
 
 

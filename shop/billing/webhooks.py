@@ -34,21 +34,31 @@ Handler = Callable[[dict[str, Any], AfterCommit], object]
 
 
 def on_checkout_session_completed(session: dict[str, Any], after: AfterCommit) -> object:
+    _object_id(session)
     return fulfil_checkout_session(session, after)
 
 
 def on_subscription_changed(subscription: dict[str, Any], after: AfterCommit) -> object:
     # The payload is a snapshot that may be stale by now: apply Stripe's current state.
-    return sync_subscription(subscription["id"], after)
+    return sync_subscription(_object_id(subscription), after)
 
 
 def on_invoice_changed(invoice: dict[str, Any], after: AfterCommit) -> object:
     # Paid or failed, the invoice is applied as Stripe has it now, not as this snapshot says.
+    _object_id(invoice)
     return record_invoice(invoice, after)
 
 
 def on_customer_updated(customer: dict[str, Any], after: AfterCommit) -> object:
-    return apply_customer_update(customer["id"])
+    return apply_customer_update(_object_id(customer))
+
+
+def _object_id(obj: dict[str, Any]) -> str:
+    """The id of the event's object; an object without one is nothing the shop knows."""
+    object_id = obj.get("id")
+    if not isinstance(object_id, str) or not object_id:
+        raise UnknownStripeObject("the event's object has no id")
+    return object_id
 
 
 HANDLERS: dict[str, Handler] = {

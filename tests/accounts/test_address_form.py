@@ -251,3 +251,10 @@ def test_an_account_without_stripe_changes_its_address_with_the_real_service(app
 
     assert response.status_code == 303
     assert stored_address(customer) == PostalAddress(**NEW_HOME, country="AU")
+
+
+def test_line_breaks_and_tabs_typed_into_a_line_never_reach_a_label(customer_client, recorder):
+    response = post_address(customer_client, line1="5 King St\r\nInjected: x", city="New\ttown")
+    assert response.status_code == 303
+    saved = recorder.calls[0][1]
+    assert (saved.line1, saved.city) == ("5 King St Injected: x", "New town")

@@ -102,3 +102,18 @@ def test_an_address_is_stored_whole_in_prefixed_columns():
     assert address_of(row, "ship_to_") == HOME
     store_address(row, "ship_to_", PostalAddress(line1="1 A St"))
     assert address_of(row, "ship_to_") == PostalAddress(line1="1 A St"), "never a mix of two"
+
+
+def test_delivery_problems_are_named():
+    from shop.accounts.addresses import delivery_problem
+
+    home = PostalAddress("Jo", "1 George St", "", "Sydney", "NSW", "2000", "AU")
+    assert delivery_problem(home, ("AU",)) is None
+    assert (
+        delivery_problem(PostalAddress(line1="1 George St"), ("AU",))
+        == "The address is incomplete."
+    )
+    abroad = PostalAddress("Jo", "1 Main St", "", "Boise", "ID", "83702", "US")
+    assert delivery_problem(abroad, ("AU",)) == "The shop does not ship to US."
+    wrong_state = PostalAddress("Jo", "1 George St", "", "Sydney", "VIC", "2000", "AU")
+    assert delivery_problem(wrong_state, ("AU",)) == "Postcode 2000 is not in VIC."

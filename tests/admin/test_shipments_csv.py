@@ -45,7 +45,9 @@ def plan():  # type: ignore[no-untyped-def]
 
 
 def rows_of(response) -> list[list[str]]:  # type: ignore[no-untyped-def]
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True), newline="")))
+    body = response.get_data().decode("utf-8")
+    assert body.startswith("\ufeff"), "a byte-order mark, so Excel reads UTF-8"
+    return list(csv.reader(io.StringIO(body.removeprefix("\ufeff"), newline="")))
 
 
 def test_header_and_one_row_per_shipment(admin_client: FlaskClient, plan) -> None:  # type: ignore[no-untyped-def]

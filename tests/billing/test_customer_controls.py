@@ -183,3 +183,57 @@ def test_the_admin_sees_who_is_skipping_a_month(
     skip_next_box(subscription.customer, subscription.id)
     page = admin_client.get("/admin/shipments").get_data(as_text=True)
     assert f'id="skipping-{subscription.id}"' in page and "bea@example.com" in page
+
+
+def test_an_address_the_shop_cannot_ship_to_from_the_portal_is_never_put_on_a_box(
+    app, client, pages, runner, stripe_emulator, catalogue
+):
+    first = move_to_day(stripe_emulator, 10)
+    buy(client, pages, stripe_emulator, "musclebox", 3)
+    deliver(stripe_emulator, client)
+    runner.invoke(args=["shipping-run", "--month", first])
+    customer = only_subscription().customer
+    stripe_emulator.client().v1.customers.update(
+        customer.stripe_customer_id,
+        params={
+            "shipping": {
+                "name": "Bea Buyer",
+                "address": {"line1": "1 Main St", "city": "Boise", "state": "ID",
+                            "postal_code": "83702", "country": "US"},
+            }
+        },
+    )  # fmt: skip
+    deliver(stripe_emulator, client)
+    shipment = db.session.scalars(select(Shipment)).one()
+    assert shipment.ship_to_line1 == "1 George St", "the box in packing keeps a deliverable label"
+
+    second = months(first, 2)[1]
+    result = runner.invoke(args=["shipping-run", "--month", second])
+    assert "1 box(es) have no address we can ship to" in result.output
+    assert db.session.scalar(select(func.count(Shipment.id))) == 1
+
+
+def test_skipping_twice_says_so_and_changes_nothing(app, client, pages, stripe_emulator, catalogue):
+    buy(client, pages, stripe_emulator, "musclebox", 1)
+    deliver(stripe_emulator, client)
+    subscription = only_subscription()
+    skip_next_box(subscription.customer, subscription.id)
+    with pytest.raises(SubscriptionChangeRefused, match="already skipping"):
+        skip_next_box(subscription.customer, subscription.id)
+
+
+def test_the_account_says_where_a_subscription_bought_elsewhere_ships(
+    app, client, pages, stripe_emulator, catalogue
+):
+    from tests.accounts.conftest import sign_in
+    from tests.helpers import visible_text
+
+    buy(client, pages, stripe_emulator, "musclebox", 1)
+    buy(app.test_client(), pages, stripe_emulator, "protein-musclebox", 1,
+        line1="9 Beach Rd", line2="", city="Perth", state="WA", postal_code="6000")  # fmt: skip
+    deliver(stripe_emulator, client)
+    browser = app.test_client()
+    sign_in(browser, db.session.scalars(select(Customer)).one())
+    page = visible_text(browser.get("/account/"))
+    assert "Its boxes go to 9 Beach Rd, Perth WA 6000." in page
+    assert page.count("Its boxes go to") == 1

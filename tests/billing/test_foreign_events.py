@@ -74,3 +74,18 @@ def test_stripe_unreachable_is_a_real_failure_that_stripe_retries(app, client, s
     response = post_event(client, event("customer.subscription.updated", {"id": "sub_1"}))
     assert response.status_code == 500
     assert db.session.scalars(select(WebhookEvent)).one().outcome is EventOutcome.FAILED
+
+
+def test_signed_events_whose_object_has_no_id_are_ignored_not_retried_for_days(app, client):
+    for n, (type_, obj) in enumerate(
+        [
+            ("customer.subscription.updated", {}),
+            ("customer.updated", {"id": 123}),
+            ("invoice.paid", {"parent": {"subscription_details": {"subscription": "sub_x"}}}),
+            ("checkout.session.completed", {"id": ["x"]}),
+        ]
+    ):
+        response = post_event(client, event(type_, obj, event_id=f"evt_shapeless_{n}"))
+        assert response.status_code == 200, (type_, response.get_data(as_text=True))
+    outcomes = set(db.session.scalars(select(WebhookEvent.outcome)))
+    assert outcomes == {EventOutcome.IGNORED}

@@ -97,3 +97,27 @@ def test_reconcile_says_what_it_repaired_what_it_skipped_and_what_failed(
     assert "1 subscription(s) failed" in result.output
     stored = db.session.scalars(select(Subscription.stripe_subscription_id)).all()
     assert zed not in stored and other.id not in stored and len(stored) == 1
+
+
+def test_an_unexpected_error_on_one_subscription_is_reported_and_the_rest_repaired(
+    app, client, pages, runner, stripe_emulator, catalogue, monkeypatch
+):
+    from shop.billing import reconcile
+
+    buy(client, pages, stripe_emulator, "musclebox", 1)
+    buy(app.test_client(), pages, stripe_emulator, "protein-musclebox", 3, email="zed@example.com")
+    real = reconcile.apply_subscription
+    calls: list[str] = []
+
+    def first_one_breaks(data, local, after):  # type: ignore[no-untyped-def]
+        calls.append(data["id"])
+        if len(calls) == 1:
+            raise KeyError("surprise")
+        return real(data, local, after)
+
+    monkeypatch.setattr(reconcile, "apply_subscription", first_one_breaks)
+    result = runner.invoke(args=["reconcile"])
+    assert result.exit_code == 1
+    assert f"{calls[0]} FAILED, not repaired: KeyError: 'surprise'" in result.output
+    stored = db.session.scalars(select(Subscription.stripe_subscription_id)).all()
+    assert stored == [calls[1]]
