@@ -9,13 +9,13 @@ running it twice changes nothing. Times are relative to now, so the calendar is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from shop.accounts.addresses import PostalAddress, store_address
 from shop.accounts.models import Customer
-from shop.billing.calendar import current_month, grant_boxes
+from shop.billing.calendar import current_month, grant_boxes, shop_tz
 from shop.billing.models import (
     CalendarBox,
     Invoice,
@@ -143,5 +143,8 @@ def _shipped(box: CalendarBox, address: PostalAddress) -> None:
     shipment = new_shipment(box, address, ShipmentStatus.SHIPPED)
     shipment.carrier = "Australia Post"
     shipment.tracking_number = f"MB{box.id:08d}AU"
-    shipment.shipped_at = shipment.shipped_email_sent_at = utcnow()
+    # Packed and sent a couple of days after the month's cut-off, as the shop does.
+    year, month = int(box.ship_month[:4]), int(box.ship_month[5:])
+    sent = datetime(year, month, 22, 10, tzinfo=shop_tz()).astimezone(UTC)
+    shipment.packed_at = shipment.shipped_at = shipment.shipped_email_sent_at = sent
     db.session.add(shipment)

@@ -102,3 +102,33 @@ def test_two_first_events_for_one_email_at_the_same_moment_make_one_account(
     assert db.session.scalar(select(func.count(Customer.id))) == 1
     owners = set(db.session.scalars(select(Subscription.customer_id)))
     assert len(owners) == 1 and db.session.scalar(select(func.count(Subscription.id))) == 2
+
+
+def test_two_shipping_runs_of_one_month_at_once_make_one_shipment_per_box(
+    app, client, pages, stripe_emulator, catalogue
+):
+    from shop.billing.calendar import current_month
+    from shop.billing.models import Shipment
+    from shop.billing.shipping import run_shipping
+    from tests.builders.billing import make_plan, subscriber
+
+    plan = make_plan(term_months=1)
+    month = current_month()
+    for n in range(20):
+        subscriber(f"Runner {n}", plan, month)
+    barrier = threading.Barrier(3)
+    created: list[int] = []
+
+    def run() -> None:
+        with app.app_context():
+            barrier.wait(timeout=10)
+            created.append(run_shipping(month).created)
+            db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(created) == [0, 0, 20]
+    assert db.session.scalar(select(func.count(Shipment.id))) == 20
