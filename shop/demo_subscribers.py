@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from shop.accounts.addresses import PostalAddress, store_address
 from shop.accounts.models import Customer
-from shop.billing.calendar import current_month, grant_boxes, shop_tz
+from shop.billing.calendar import current_month, grant_boxes
 from shop.billing.models import (
     CalendarBox,
     Invoice,
@@ -25,6 +25,7 @@ from shop.billing.models import (
 )
 from shop.billing.shipping import new_shipment
 from shop.catalog.models import Plan
+from shop.dates import shop_timezone
 from shop.db import utcnow
 from shop.extensions import db
 
@@ -145,6 +146,6 @@ def _shipped(box: CalendarBox, address: PostalAddress) -> None:
     shipment.tracking_number = f"MB{box.id:08d}AU"
     # Packed and sent a couple of days after the month's cut-off, as the shop does.
     year, month = int(box.ship_month[:4]), int(box.ship_month[5:])
-    sent = datetime(year, month, 22, 10, tzinfo=shop_tz()).astimezone(UTC)
+    sent = datetime(year, month, 22, 10, tzinfo=shop_timezone()).astimezone(UTC)
     shipment.packed_at = shipment.shipped_at = shipment.shipped_email_sent_at = sent
     db.session.add(shipment)

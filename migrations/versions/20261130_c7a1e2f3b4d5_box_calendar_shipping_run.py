@@ -98,6 +98,9 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f("fk_shipments_calendar_box_id_calendar_boxes"), "calendar_boxes", ["calendar_box_id"], ["id"], ondelete="RESTRICT")
         batch_op.create_index(batch_op.f("ix_shipments_invoice_id"), ["invoice_id"], unique=False)
         batch_op.create_index("ix_shipments_ship_month_status", ["ship_month", "status"], unique=False)
+        # A shipment's month is its calendar box's; the paying invoice keeps the period.
+        batch_op.drop_column("period_end")
+        batch_op.drop_column("period_start")
 
 
 def _add_months(month, count):
@@ -162,6 +165,8 @@ def _backfill():
 
 def downgrade():
     with op.batch_alter_table("shipments") as batch_op:
+        batch_op.add_column(sa.Column("period_start", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("period_end", sa.DateTime(timezone=True), nullable=True))
         batch_op.drop_index("ix_shipments_ship_month_status")
         batch_op.drop_index(batch_op.f("ix_shipments_invoice_id"))
         batch_op.drop_constraint(batch_op.f("fk_shipments_calendar_box_id_calendar_boxes"), type_="foreignkey")

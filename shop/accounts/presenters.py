@@ -13,10 +13,10 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from shop.billing.calendar import month_label, months_for_period
+from shop.billing.calendar import months_for_period
 from shop.billing.models import BoxStatus, ShipmentStatus, SubscriptionStatus
 from shop.billing.shipping import tracking_url
-from shop.dates import date_range, long_date, short_date
+from shop.dates import date_range, long_date, month_label, short_date
 
 __all__ = ["date_range", "long_date", "short_date"]
 

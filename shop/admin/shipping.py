@@ -44,7 +44,7 @@ from shop.admin.forms import (
     ShippingRunForm,
 )
 from shop.admin.views import bp
-from shop.billing.calendar import BadMonth, add_months, current_month, month_label, parse_month
+from shop.billing.calendar import BadMonth, add_months, current_month, parse_month
 from shop.billing.models import CalendarBox, ShipmentStatus
 from shop.billing.queries import (
     boxes_for_filter,
@@ -67,6 +67,7 @@ from shop.billing.shipping import (
     tracking_url,
 )
 from shop.catalog.models import Box
+from shop.dates import month_label
 from shop.extensions import db
 from shop.site.params import as_id, page_number
 

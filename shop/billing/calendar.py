@@ -39,11 +39,9 @@ from shop.billing.models import (
     Subscription,
 )
 from shop.catalog.models import Plan
-from shop.dates import month_label
+from shop.dates import shop_timezone
 from shop.db import utcnow
 from shop.extensions import db
-
-__all__ = ["month_label"]  # re-exported: calendars are read in months
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 # A subscription that ends within this long of its period's end ended "at period end".
@@ -92,13 +90,9 @@ def months_for_period(
     return [add_months(first, offset) for offset in range(term_months)]
 
 
-def shop_tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["SHOP_TIMEZONE"])
-
-
 def current_month() -> str:
     """This month in the shop's time zone."""
-    return month_of(utcnow(), shop_tz())
+    return month_of(utcnow(), shop_timezone())
 
 
 def ship_months_of(subscription: Subscription) -> list[str]:
@@ -137,7 +131,7 @@ def grant_boxes(invoice: Invoice, subscription: Subscription, plan: Plan) -> lis
         )
     )
     months = months_for_period(
-        last_month, paid_at, missing, current_app.config["SHIPPING_CUTOFF_DAY"], shop_tz()
+        last_month, paid_at, missing, current_app.config["SHIPPING_CUTOFF_DAY"], shop_timezone()
     )
     held = _ended_early(subscription)
     boxes = [

@@ -18,16 +18,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from shop.accounts.models import Customer
-from shop.billing.calendar import month_label, ship_months_of
+from shop.billing.calendar import ship_months_of
 from shop.billing.customers import customer_for_stripe
 from shop.billing.gateway import gateway
-from shop.billing.invoices import apply_paid_invoice
+from shop.billing.invoices import apply_paid_invoice, invoice_has_boxes
 from shop.billing.models import CheckoutRecord, Subscription
 from shop.billing.notifications import AfterCommit, email
 from shop.billing.stripe_data import id_of
 from shop.billing.subscriptions import lock_subscription, sync_subscription
 from shop.catalog.models import Plan
 from shop.catalog.queries import purchasable_plan
+from shop.dates import month_label
 from shop.db import utcnow
 from shop.extensions import db
 from shop.urls import absolute_url
@@ -166,9 +167,9 @@ def fulfil_checkout_session(session: dict[str, Any], after: AfterCommit) -> Subs
         subscription_id, after, customer=customer, ship_to=match.ship_to
     )
     # The first invoice too, so the success page and the confirmation show the calendar
-    # whether or not invoice.paid has arrived yet (it changes nothing when it has).
+    # whether or not invoice.paid has arrived yet; once its boxes exist, Stripe is not asked.
     first_invoice = id_of(session.get("invoice"))
-    if first_invoice:
+    if first_invoice and not invoice_has_boxes(first_invoice):
         apply_paid_invoice(gateway().retrieve_invoice(first_invoice), subscription)
     record = db.session.scalar(
         select(CheckoutRecord).where(CheckoutRecord.stripe_checkout_session_id == session["id"])

@@ -61,7 +61,7 @@ def customer_for_stripe(
     if customer is None:
         if not email:
             raise UnknownStripeObject(f"Stripe customer {stripe_customer_id} has no email")
-        customer = find_or_create_customer(normalise_email(email), name or "")
+        customer = find_or_create_customer(email, name or "")
         if customer.stripe_customer_id is None:
             customer.stripe_customer_id = stripe_customer_id
     if customer.stripe_customer_id == stripe_customer_id:

@@ -54,6 +54,19 @@ def upsert_invoice(data: dict[str, Any], subscription: Subscription) -> Invoice:
     return invoice
 
 
+def invoice_has_boxes(stripe_invoice_id: str) -> bool:
+    """Whether a Stripe invoice has already granted its boxes here."""
+    return (
+        db.session.scalar(
+            select(CalendarBox.id)
+            .join(Invoice, Invoice.id == CalendarBox.invoice_id)
+            .where(Invoice.stripe_invoice_id == stripe_invoice_id)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def apply_paid_invoice(
     data: dict[str, Any], subscription: Subscription
 ) -> tuple[Invoice, list[CalendarBox]]:

@@ -123,9 +123,6 @@ class Subscription(ShipToMixin, TimestampMixin, Base):
 
     customer: Mapped[Customer] = relationship()
     plan: Mapped[Plan] = relationship()
-    shipments: Mapped[list[Shipment]] = relationship(
-        back_populates="subscription", order_by="Shipment.ship_month.desc()"
-    )
 
     @property
     def is_skipping(self) -> bool:
@@ -219,8 +216,6 @@ class Shipment(ShipToMixin, TimestampMixin, Base):
     box_id: Mapped[int] = mapped_column(ForeignKey("boxes.id", ondelete="RESTRICT"))
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="RESTRICT"))
     ship_month: Mapped[str] = mapped_column(String(7))
-    period_start: Mapped[datetime | None] = mapped_column()
-    period_end: Mapped[datetime | None] = mapped_column()
     status: Mapped[ShipmentStatus] = mapped_column(
         enum_column(ShipmentStatus), default=ShipmentStatus.TO_PACK
     )
@@ -233,7 +228,7 @@ class Shipment(ShipToMixin, TimestampMixin, Base):
     address_changed_at: Mapped[datetime | None] = mapped_column()
 
     calendar_box: Mapped[CalendarBox] = relationship(back_populates="shipment")
-    subscription: Mapped[Subscription] = relationship(back_populates="shipments")
+    subscription: Mapped[Subscription] = relationship()
     customer: Mapped[Customer] = relationship()
     plan: Mapped[Plan] = relationship()
     box: Mapped[Box] = relationship()

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from shop.accounts.models import Customer
-from shop.billing.calendar import current_month, month_label
+from shop.billing.calendar import current_month
 from shop.billing.models import (
     BoxStatus,
     CalendarBox,
@@ -17,6 +17,7 @@ from shop.billing.models import (
     ShipmentStatus,
     SubscriptionStatus,
 )
+from shop.dates import month_label
 from shop.db import utcnow
 from shop.extensions import db
 from tests.builders.billing import (

@@ -11,10 +11,10 @@ from shop.billing.calendar import (
     BadMonth,
     add_months,
     cutoff_month,
-    month_label,
     months_for_period,
     parse_month,
 )
+from shop.dates import month_label
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 
