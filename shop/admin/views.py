@@ -47,6 +47,7 @@ from shop.comments.services import (
 )
 from shop.extensions import db, limiter
 from shop.site.headers import private_page
+from shop.site.params import as_id, page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -183,6 +184,7 @@ def comments() -> Response | str:
     status = _tab(request.args.get("status"))
     page = db.paginate(
         comments_with_status(status),
+        page=page_number(),
         per_page=COMMENTS_PER_ADMIN_PAGE,
         max_per_page=COMMENTS_PER_ADMIN_PAGE,
         error_out=False,
@@ -248,9 +250,16 @@ def _done_message(action: ModerationAction, result: ModerationResult) -> str:
     return " ".join(parts)
 
 
+def _comment_or_404(comment_id: int) -> Comment:
+    """The comment with this id from the URL; 404 for one no database id could be."""
+    if as_id(comment_id) is None:
+        abort(404)
+    return db.get_or_404(Comment, comment_id)
+
+
 @bp.post("/comments/<int:comment_id>/moderate")
 def moderate_one(comment_id: int) -> Response:
-    comment = db.get_or_404(Comment, comment_id)
+    comment = _comment_or_404(comment_id)
     form = ModerateForm()
     if not form.validate():
         abort(400, "That isn't an action we know.")
@@ -278,7 +287,7 @@ def moderate_bulk() -> Response:
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
 def edit_comment(comment_id: int) -> Response | tuple[str, int] | str:
-    comment = db.get_or_404(Comment, comment_id)
+    comment = _comment_or_404(comment_id)
     form = CommentTextForm(data={"body": comment.body} if request.method == "GET" else None)
     if request.method == "POST":
         if form.validate():
@@ -295,7 +304,7 @@ def edit_comment(comment_id: int) -> Response | tuple[str, int] | str:
 
 @bp.route("/comments/<int:comment_id>/reply", methods=["GET", "POST"])
 def reply(comment_id: int) -> Response | tuple[str, int] | str:
-    comment = db.get_or_404(Comment, comment_id)
+    comment = _comment_or_404(comment_id)
     form = ReplyForm()
     if request.method == "POST":
         if form.validate():

@@ -64,6 +64,13 @@ def refuse_nul_characters() -> None:
         abort(400, "That request contains a character we can't accept.")
 
 
+@bp.before_app_request
+def refuse_file_uploads() -> None:
+    """No form of the shop takes a file: one sent where text is expected is refused whole."""
+    if request.mimetype == "multipart/form-data" and request.files:
+        abort(400, "That form doesn't take files. Please type your answer in the form instead.")
+
+
 @bp.after_app_request
 def security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
