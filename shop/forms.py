@@ -1,7 +1,9 @@
-"""Small pieces every domain's forms share: a white-space filter and the email check."""
+"""Small pieces every domain's forms share: white-space filters, the email check and the refusal
+of text-direction controls."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from email_validator import EmailNotValidError, validate_email
@@ -31,5 +33,21 @@ def valid_email(message: str, max_length: int) -> Callable[[FlaskForm, Field], N
             validate_email(field.data or "", check_deliverability=False)
         except EmailNotValidError as exc:
             raise ValidationError(message) from exc
+
+    return check
+
+
+# Unicode's explicit direction controls: embeddings, overrides and isolates (U+202A to U+202E,
+# U+2066 to U+2069). In a name, an email or a web address they only serve to make text read
+# otherwise than it is ("moc.elgoog" shown as "google.com"); no one types them by hand.
+DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def no_direction_controls(message: str) -> Callable[[FlaskForm, Field], None]:
+    """A validator refusing text-direction overrides, embeddings and isolates."""
+
+    def check(form: FlaskForm, field: Field) -> None:
+        if isinstance(field.data, str) and DIRECTION_CONTROLS.search(field.data):
+            raise ValidationError(message)
 
     return check

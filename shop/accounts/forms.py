@@ -7,7 +7,7 @@ from wtforms import EmailField, Field, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from shop.accounts.addresses import AUSTRALIAN_STATES, PostalAddress, postcode_matches_state
-from shop.forms import one_line, strip_text, valid_email
+from shop.forms import no_direction_controls, one_line, strip_text, valid_email
 
 MAX_EMAIL = 254
 # The shipping columns' sizes (shop.billing.models.ShipToMixin, accounts.Customer).
@@ -15,6 +15,10 @@ MAX_NAME = 255
 MAX_LINE = 255
 MAX_CITY = 120
 COUNTRY = "AU"  # the shop ships within Australia only
+DIRECTION_MESSAGE = (
+    "Please remove the hidden text-direction characters (they can make it read as something "
+    "else on the label)."
+)
 
 
 class SignInForm(FlaskForm):
@@ -24,6 +28,9 @@ class SignInForm(FlaskForm):
         validators=[
             DataRequired("Please enter your email address."),
             Length(max=MAX_EMAIL, message=f"Please keep it under {MAX_EMAIL} characters."),
+            no_direction_controls(
+                "Please remove the hidden text-direction characters from your email address."
+            ),
             valid_email("Please enter a valid email address, like jo@example.com.", MAX_EMAIL),
         ],
         render_kw={"autocomplete": "email", "spellcheck": "false", "maxlength": MAX_EMAIL},
@@ -37,6 +44,9 @@ class ButtonForm(FlaskForm):
 
 def _too_long(limit: int) -> Length:
     return Length(max=limit, message=f"Please keep it under {limit} characters.")
+
+
+_plain_direction = no_direction_controls(DIRECTION_MESSAGE)
 
 
 def states_of(postcode: str) -> list[str]:
@@ -56,7 +66,11 @@ class AddressForm(FlaskForm):
     name = StringField(
         "Name on the parcel",
         filters=[one_line],
-        validators=[DataRequired("Please enter who the box is for."), _too_long(MAX_NAME)],
+        validators=[
+            DataRequired("Please enter who the box is for."),
+            _too_long(MAX_NAME),
+            _plain_direction,
+        ],
         render_kw={"autocomplete": "shipping name", "maxlength": MAX_NAME},
     )
     line1 = StringField(
@@ -65,19 +79,24 @@ class AddressForm(FlaskForm):
         validators=[
             DataRequired("Please enter the street address, like 12 Bondi Rd."),
             _too_long(MAX_LINE),
+            _plain_direction,
         ],
         render_kw={"autocomplete": "shipping address-line1", "maxlength": MAX_LINE},
     )
     line2 = StringField(
         "Apartment, unit or building (optional)",
         filters=[one_line],
-        validators=[Optional(), _too_long(MAX_LINE)],
+        validators=[Optional(), _too_long(MAX_LINE), _plain_direction],
         render_kw={"autocomplete": "shipping address-line2", "maxlength": MAX_LINE},
     )
     city = StringField(
         "Suburb or town",
         filters=[one_line],
-        validators=[DataRequired("Please enter the suburb or town."), _too_long(MAX_CITY)],
+        validators=[
+            DataRequired("Please enter the suburb or town."),
+            _too_long(MAX_CITY),
+            _plain_direction,
+        ],
         render_kw={"autocomplete": "shipping address-level2", "maxlength": MAX_CITY},
     )
     state = SelectField(
