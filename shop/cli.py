@@ -1,5 +1,5 @@
 """flask commands: create-admin, seed-demo, import-article, purge-comment-ips, sync-stripe,
-reconcile, shipping-run, and the Stripe emulator's stripe-emulator and stripe-clock."""
+reconcile, shipping-run, worker, and the Stripe emulator's stripe-emulator and stripe-clock."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ from shop.stripe_emulator.cli import stripe_clock_command, stripe_emulator_comma
     "--password-stdin", is_flag=True, help="Read the password from standard input (for scripts)."
 )
 def create_admin_command(email: str, password_stdin: bool) -> None:
-    """Create an admin (or reset their password). The password is prompted for."""
+    """Create an admin (or reset their password, signing them out everywhere and lifting a
+    sign-in lock). The password is prompted for."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -42,7 +43,10 @@ def create_admin_command(email: str, password_stdin: bool) -> None:
         admin = create_admin(email, password)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Admin {admin.email} is ready. Sign in at /admin/login.")
+    click.echo(
+        f"Admin {admin.email} is ready; any earlier sessions are signed out everywhere. "
+        "Sign in at /admin/login."
+    )
 
 
 @click.command("seed-demo")
@@ -132,6 +136,26 @@ def shipping_run_command(month: str | None) -> None:
         click.echo(line)
 
 
+@click.command("worker")
+@with_appcontext
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 32),
+    help="Jobs run at once (default: 1 on SQLite, whose single writer gains nothing from more; "
+    "else 4).",
+)
+def worker_command(threads: int | None) -> None:
+    """Run the job worker: apply Stripe events, send emails, and every minute sweep up lost
+    jobs. Runs until stopped (SIGINT: finish the running jobs; SIGTERM: stop at once — the
+    sweep takes up what was cut short)."""
+    if threads is None:
+        on_sqlite = current_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+        threads = 1 if on_sqlite else 4
+    queue = current_app.extensions["huey"]
+    click.echo(f"worker: {threads} thread(s) on {type(queue).__name__}")
+    queue.create_consumer(workers=threads, worker_type="thread", periodic=True).run()
+
+
 def _shown(value: object) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
@@ -149,6 +173,7 @@ def register_commands(app: Flask) -> None:
         sync_stripe_command,
         reconcile_command,
         shipping_run_command,
+        worker_command,
         stripe_emulator_command,
         stripe_clock_command,
     ):

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import DateTime, Enum, MetaData, event, text
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -18,6 +19,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# PostgreSQL's SQLSTATE for a lock wait that passed lock_timeout.
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 def utcnow() -> datetime:
@@ -85,10 +90,28 @@ def render_migration_type(type_: str, obj: object, autogen_context: object) -> s
     return False
 
 
+class LockTimeout(Exception):
+    """A lock was not granted within its timeout (PostgreSQL 55P03); the transaction is lost."""
+
+
+def lock_timeout(session: Session, seconds: float) -> None:
+    """Wait at most `seconds` for any lock in this transaction (PostgreSQL; SQLite waits for
+    its single writer through its own busy timeout)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = {int(seconds * 1000)}"))
+
+
 def advisory_lock(session: Session, key: str) -> None:
     """Serialise work on one thing (a subscription, an email) across workers until the
-    transaction ends. PostgreSQL only: SQLite has a single writer anyway."""
+    transaction ends. PostgreSQL only: SQLite has a single writer anyway.
+
+    Raises LockTimeout when the transaction's `lock_timeout` passes first."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-        )
+        try:
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+            )
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+                raise LockTimeout(key) from exc
+            raise

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
+
+from shop.extensions import db
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _STAMP = re.compile(r'name="rendered_at"[^>]*value="([^"]+)"')
@@ -52,3 +56,20 @@ def visible_text(response) -> str:  # type: ignore[no-untyped-def]
     """What a reader sees: tags removed, entities decoded, whitespace collapsed."""
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", response.get_data(as_text=True), flags=re.S)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).replace(" *", " *")
+
+
+def run_delayed_jobs(app: Flask) -> int:
+    """Run every delayed job (a retry after backoff) now, as if its time had come, and expire
+    the test's session so it reads what the jobs wrote. Returns how many ran.
+
+    Tests queue jobs in immediate mode: a job runs when it is enqueued, a delayed one waits here.
+    """
+    queue = app.extensions["huey"]
+    ran = 0
+    for task in queue.read_schedule(datetime.max):
+        task.eta = None  # due now
+        queue.execute(task)
+        ran += 1
+    if has_app_context():
+        db.session.expire_all()
+    return ran

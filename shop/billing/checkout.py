@@ -23,13 +23,12 @@ from shop.billing.customers import customer_for_stripe
 from shop.billing.gateway import gateway
 from shop.billing.invoices import apply_paid_invoice, invoice_has_boxes
 from shop.billing.models import CheckoutRecord, Subscription
-from shop.billing.notifications import AfterCommit, email
+from shop.billing.notifications import AfterCommit
 from shop.billing.stripe_data import id_of
 from shop.billing.subscriptions import lock_subscription, sync_subscription
 from shop.catalog.models import Plan
 from shop.catalog.queries import purchasable_plan
-from shop.dates import month_label
-from shop.db import utcnow
+from shop.db import lock_timeout, utcnow
 from shop.extensions import db
 from shop.urls import absolute_url
 
@@ -127,9 +126,11 @@ def complete_checkout(session_id: str) -> CheckoutSummary:
     """Fetch a Checkout Session and fulfil it if it is complete (the success page). Commits.
 
     The same code path as the checkout.session.completed webhook: whichever comes first does
-    the work, the other changes nothing. Raises NotFoundAtProvider for an unknown session.
+    the work, the other changes nothing. Raises NotFoundAtProvider for an unknown session, and
+    LockTimeout when a job holds the subscription longer than PAGE_LOCK_TIMEOUT_SECONDS.
     """
     session = gateway().retrieve_checkout_session(session_id)
+    lock_timeout(db.session, current_app.config["PAGE_LOCK_TIMEOUT_SECONDS"])
     after = AfterCommit()
     subscription = fulfil_checkout_session(session, after)
     db.session.commit()
@@ -179,12 +180,10 @@ def fulfil_checkout_session(session: dict[str, Any], after: AfterCommit) -> Subs
         record.customer_id = customer.id
     if subscription.confirmation_sent_at is None:
         subscription.confirmation_sent_at = utcnow()
-        after.add(
-            email(
-                customer,
-                "subscription_confirmed",
-                subscription=subscription,
-                box_months=[month_label(m) for m in ship_months_of(subscription)],
-            )
+        after.email(
+            customer,
+            "subscription_confirmed",
+            subscription.stripe_subscription_id,
+            subscription_id=subscription.id,
         )
     return subscription

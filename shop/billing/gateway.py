@@ -13,16 +13,16 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import stripe
-from flask import current_app
+from flask import current_app, has_request_context
 
 logger = logging.getLogger(__name__)
 
 API_VERSION = stripe.api_version
 CONNECT_TIMEOUT_SECONDS = 3
-# A customer is waiting on most calls, and gunicorn gives a request 30 s: two tries of at
-# most 3 + 8 s leave room for a friendly answer when Stripe is slow.
 READ_TIMEOUT_SECONDS = 8
-NETWORK_RETRIES = 1
+# Jobs retry a failed call twice (the library backs off between tries, and reuses the
+# idempotency key); pages never retry: a customer is waiting and "try again" is theirs to press.
+BACKGROUND_NETWORK_RETRIES = 2
 # Signatures older than this are refused (replays); Stripe's own default.
 WEBHOOK_TOLERANCE_SECONDS = 300
 
@@ -66,6 +66,7 @@ class StripeGateway:
         api_base: str | None = None,
         *,
         read_timeout: float = READ_TIMEOUT_SECONDS,
+        network_retries: int = BACKGROUND_NETWORK_RETRIES,
     ) -> None:
         self.api_key = api_key
         options: dict[str, Any] = {}
@@ -78,8 +79,10 @@ class StripeGateway:
             }
         self.client = stripe.StripeClient(
             api_key or "sk_test_unconfigured",
-            max_network_retries=NETWORK_RETRIES,
-            http_client=stripe.RequestsClient(timeout=(CONNECT_TIMEOUT_SECONDS, read_timeout)),
+            max_network_retries=network_retries,
+            http_client=stripe.RequestsClient(
+                timeout=(min(CONNECT_TIMEOUT_SECONDS, read_timeout), read_timeout)
+            ),
             **options,
         )
         self.configured = bool(api_key)
@@ -304,14 +307,25 @@ class StripeGateway:
 
 
 def gateway() -> StripeGateway:
-    """The app's gateway, built once from STRIPE_SECRET_KEY and STRIPE_API_BASE."""
-    existing = current_app.extensions.get("stripe_gateway")
+    """The app's gateway for where the call is made, built once from the settings.
+
+    A page (someone is waiting) gets STRIPE_PAGE_TIMEOUT_SECONDS and no retry, so a hanging Stripe
+    costs it seconds, not a worker; a job or a command gets STRIPE_TIMEOUT_SECONDS and retries.
+    """
+    from shop.jobs import in_job
+
+    on_page = has_request_context() and not in_job()
+    key = "stripe_gateway_page" if on_page else "stripe_gateway"
+    existing = current_app.extensions.get(key)
     if existing is None:
         config = current_app.config
         existing = StripeGateway(
             config["STRIPE_SECRET_KEY"],
             config["STRIPE_API_BASE"] or None,
-            read_timeout=config["STRIPE_TIMEOUT_SECONDS"],
+            read_timeout=config[
+                "STRIPE_PAGE_TIMEOUT_SECONDS" if on_page else "STRIPE_TIMEOUT_SECONDS"
+            ],
+            network_retries=0 if on_page else BACKGROUND_NETWORK_RETRIES,
         )
-        current_app.extensions["stripe_gateway"] = existing
+        current_app.extensions[key] = existing
     return existing

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from shop.billing.calendar import grant_boxes
 from shop.billing.gateway import NotFoundAtProvider, gateway
 from shop.billing.models import CalendarBox, Invoice, Subscription, SubscriptionStatus
-from shop.billing.notifications import AfterCommit, email
+from shop.billing.notifications import AfterCommit
 from shop.billing.stripe_data import (
     UnknownStripeObject,
     invoice_subscription_id,
@@ -99,5 +99,11 @@ def record_invoice(invoice_snapshot: dict[str, Any], after: AfterCommit) -> Invo
         and subscription.status != SubscriptionStatus.CANCELED
     ):
         invoice.payment_failed_notified_at = utcnow()
-        after.add(email(subscription.customer, "payment_failed", subscription=subscription))
+        after.email(
+            subscription.customer,
+            "payment_failed",
+            invoice.stripe_invoice_id,
+            subscription_id=subscription.id,
+            invoice_id=invoice.id,
+        )
     return invoice

@@ -55,7 +55,7 @@ class BoxStatus(StrEnum):
 
 
 class EventOutcome(StrEnum):
-    PROCESSING = "processing"
+    QUEUED = "queued"  # recorded, to be applied by a job at next_attempt_at
     PROCESSED = "processed"
     IGNORED = "ignored"
     FAILED = "failed"
@@ -250,3 +250,5 @@ class WebhookEvent(Base):
     outcome: Mapped[EventOutcome] = mapped_column(enum_column(EventOutcome))
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0)
+    # When a job should (next) apply it; the sweep enqueues queued events long past this.
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -34,7 +34,7 @@ from shop.billing.models import (
     ShipmentStatus,
     Subscription,
 )
-from shop.billing.notifications import AfterCommit, email
+from shop.billing.notifications import AfterCommit
 from shop.db import advisory_lock, utcnow
 from shop.extensions import db
 
@@ -220,14 +220,8 @@ def mark_shipments(
             if shipment.shipped_email_sent_at is None:
                 shipment.shipped_email_sent_at = now
                 emailed += 1
-                after.add(
-                    email(
-                        shipment.customer,
-                        "box_shipped",
-                        shipment=shipment,
-                        box_name=shipment.box.name,
-                        tracking_url=tracking_url(shipment.carrier, shipment.tracking_number),
-                    )
+                after.email(
+                    shipment.customer, "box_shipped", str(shipment.id), shipment_id=shipment.id
                 )
     db.session.commit()
     after.run()

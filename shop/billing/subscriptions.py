@@ -26,7 +26,7 @@ from shop.billing.calendar import hold_unshipped_boxes
 from shop.billing.customers import customer_for_stripe
 from shop.billing.gateway import NotFoundAtProvider, PaymentProviderError, gateway
 from shop.billing.models import Subscription, SubscriptionStatus
-from shop.billing.notifications import AfterCommit, email
+from shop.billing.notifications import AfterCommit
 from shop.billing.stripe_data import UnknownStripeObject, id_of, timestamp
 from shop.catalog.models import Plan
 from shop.catalog.queries import plan_by_lookup_key, plan_by_stripe_price
@@ -141,7 +141,12 @@ def apply_subscription(
     if subscription.status == SubscriptionStatus.CANCELED:
         hold_unshipped_boxes(subscription)
         if previous_status not in (None, SubscriptionStatus.CANCELED):
-            after.add(email(subscription.customer, "subscription_ended", subscription=subscription))
+            after.email(
+                subscription.customer,
+                "subscription_ended",
+                subscription.stripe_subscription_id,
+                subscription_id=subscription.id,
+            )
     return subscription
 
 

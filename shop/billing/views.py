@@ -25,8 +25,9 @@ from shop.billing.gateway import (
     WebhookSignatureError,
     gateway,
 )
-from shop.billing.webhooks import EventProcessingError, receive_event
-from shop.extensions import csrf, limiter
+from shop.billing.webhooks import enqueue_event, record_event
+from shop.db import LockTimeout
+from shop.extensions import csrf, db, limiter
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("billing", __name__)
@@ -71,6 +72,11 @@ def checkout_success() -> Response:
     except PaymentProviderError as exc:
         logger.warning("checkout success page: stripe request %s failed", exc.request_id)
         return _provider_unavailable(retry_url=request.full_path)
+    except LockTimeout:
+        # A job is applying this subscription's events right now: a moment later it's done.
+        db.session.rollback()
+        logger.warning("checkout success page: the subscription is busy")
+        return _provider_unavailable(retry_url=request.full_path)
     page = render_template(
         "billing/success.html",
         session=summary.session,
@@ -102,7 +108,8 @@ def _provider_unavailable(
 @csrf.exempt
 @limiter.exempt
 def stripe_webhook() -> tuple[dict[str, object], int]:
-    """Verify, record once and apply a Stripe event. 400: not from Stripe; 500: retry later."""
+    """Verify, record once, enqueue, answer. 400: not from Stripe; 503 (the database is down,
+    see the error handlers): Stripe delivers it again later."""
     payload = request.get_data(cache=False)
     try:
         event = gateway().verify_event(
@@ -121,8 +128,6 @@ def stripe_webhook() -> tuple[dict[str, object], int]:
         or not isinstance(data.get("object"), dict)
     ):
         return {"error": "Not a Stripe event."}, 400
-    try:
-        outcome = receive_event(event)
-    except EventProcessingError:
-        return {"error": "Processing failed; please retry."}, 500
-    return {"received": True, "outcome": outcome.value}, 200
+    record = record_event(event)
+    enqueue_event(record)
+    return {"received": True, "outcome": record.outcome.value}, 200

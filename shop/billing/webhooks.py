@@ -1,12 +1,22 @@
-"""Stripe webhook events: record each one once, then apply it in the same transaction.
+"""Stripe webhook events: record each one once, answer at once, apply it in a job.
 
-`receive_event()` is the whole contract: a verified event is stored under its unique id and
-dispatched to a small handler from `HANDLERS`; the record and the handler's changes commit
-together. A duplicate of a processed event changes nothing. An event about something that is not
-the shop's — a price or product it never sold, a one-off invoice, a customer it never met, an
-object Stripe no longer has — is recorded as ignored with the reason and answered 2xx, so Stripe
-stops sending it. A real failure (the database, Stripe unreachable) rolls back, records the
-error on the event and raises, so the endpoint answers 500 and Stripe retries.
+The endpoint verifies the signature and calls `record_event()`: the event is stored under its
+unique id (a duplicate delivery finds the first record and adds nothing), the transaction
+commits, and the job `apply_event` is enqueued — the endpoint answers 2xx in milliseconds,
+whatever Stripe or the mail server is doing. The database being down is the one reason to answer
+otherwise (503), so Stripe delivers the event again.
+
+`apply_event` claims the record (a row lock; a second job for the same event skips it), and
+dispatches to a small handler from `HANDLERS`, which re-fetches Stripe's current state under the
+subscription's lock (see `subscriptions`), so events applied late, twice or out of order converge
+on what Stripe holds. The record's outcome and the handler's changes commit together, and the
+emails they ask for are queued in that same transaction. An event about something that is not the
+shop's — a price or product it never sold, a one-off invoice, a customer it never met, an object
+Stripe no longer has — is recorded as ignored, with the reason. A real failure (Stripe unreachable,
+a lock wait past LOCK_TIMEOUT_SECONDS) rolls back, records the error and retries with backoff;
+after MAX_ATTEMPTS the event is failed, for an admin to see and process again
+(`process_again`). A job lost on the way (a worker killed mid-job) leaves the event queued, and
+the sweep enqueues it again.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -25,8 +36,9 @@ from shop.billing.models import EventOutcome, WebhookEvent
 from shop.billing.notifications import AfterCommit
 from shop.billing.stripe_data import UnknownStripeObject, timestamp
 from shop.billing.subscriptions import sync_subscription
-from shop.db import utcnow
+from shop.db import lock_timeout, utcnow
 from shop.extensions import db
+from shop.jobs import LOST_AFTER, enqueue, job, retry_delay, sweep_with
 
 logger = logging.getLogger(__name__)
 
@@ -75,18 +87,47 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-class EventProcessingError(Exception):
-    """A handler failed; the event is recorded as failed and Stripe should retry."""
+MAX_ATTEMPTS = 10  # about 4 hours of retries, 30 s … 1 h apart
+APPLY_JOB = "apply_event"
 
 
-def receive_event(event: dict[str, Any]) -> EventOutcome:
-    """Record and apply one verified event. Commits; raises EventProcessingError on failure."""
-    record = _claim(event)
-    if record.outcome in (EventOutcome.PROCESSED, EventOutcome.IGNORED):
+def record_event(event: dict[str, Any]) -> WebhookEvent:
+    """Store a verified event once (queued), or find the earlier delivery's record. Commits.
+
+    The caller enqueues `apply_event` for a record that is still queued.
+    """
+    existing = _record_of(event["id"])
+    if existing is not None:
+        db.session.rollback()
+        return existing
+    record = _new_record(event, EventOutcome.QUEUED)
+    db.session.add(record)
+    try:
         db.session.commit()
-        return record.outcome  # a duplicate delivery: it was done before
+    except IntegrityError:  # a concurrent delivery of the same event recorded it first
+        db.session.rollback()
+        existing = _record_of(event["id"])
+        assert existing is not None
+        return existing
+    return record
+
+
+def enqueue_event(record: WebhookEvent) -> None:
+    """Hand a queued event to the job queue (nothing for one already done)."""
+    if record.outcome is EventOutcome.QUEUED:
+        enqueue(APPLY_JOB, record.id)
+
+
+@job
+def apply_event(record_id: int) -> str:
+    """Apply one recorded event (see the module docstring). Commits; never raises."""
+    record = _claim(record_id)
+    if record is None:
+        db.session.rollback()
+        return "not queued"
     record.attempts += 1
-    handler = HANDLERS.get(event["type"])
+    event = record.payload
+    handler = HANDLERS.get(record.type)
     after = AfterCommit()
     try:
         if handler is not None:
@@ -97,34 +138,58 @@ def receive_event(event: dict[str, Any]) -> EventOutcome:
         db.session.commit()
     except UnknownStripeObject as exc:
         db.session.rollback()
-        logger.info("webhook %s (%s) ignored: %s", event.get("id"), event.get("type"), exc)
-        _record_ignored(event, str(exc))
-        return EventOutcome.IGNORED
+        logger.info("webhook %s (%s) ignored: %s", record_id, event.get("type"), exc)
+        _finish(record_id, EventOutcome.IGNORED, str(exc))
+        return EventOutcome.IGNORED.value
     except Exception as exc:
         db.session.rollback()
-        logger.exception("webhook %s (%s) failed", event.get("id"), event.get("type"))
-        _record_failure(event, exc)
-        raise EventProcessingError(str(exc)) from exc
+        return _failed(record_id, exc)
     after.run()
-    return record.outcome
+    return record.outcome.value
 
 
-def _claim(event: dict[str, Any]) -> WebhookEvent:
-    """The event's record, locked: the one an earlier delivery left, or inserted now."""
-    existing = _locked_record(event["id"])
-    if existing is not None:
-        return existing
-    record = _new_record(event, EventOutcome.PROCESSING)
-    db.session.add(record)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # A concurrent delivery inserted it first (the insert waited for it to commit).
-        db.session.rollback()
-        existing = _locked_record(event["id"])
-        assert existing is not None
-        return existing
-    return record
+def process_again(record_id: int) -> bool:
+    """An admin's "process again" for a failed (or ignored) event: queue it anew. Commits.
+
+    Returns False when there is no such event or it is already queued or processed.
+    """
+    record = db.session.get(WebhookEvent, record_id)
+    if record is None or record.outcome not in (EventOutcome.FAILED, EventOutcome.IGNORED):
+        return False
+    record.outcome = EventOutcome.QUEUED
+    record.attempts = 0
+    record.next_attempt_at = utcnow()
+    db.session.commit()
+    enqueue(APPLY_JOB, record.id)
+    return True
+
+
+@sweep_with
+def sweep_events() -> int:
+    """Enqueue again the queued events whose job is overdue (lost). Returns how many."""
+    overdue = db.session.scalars(
+        select(WebhookEvent.id).where(
+            WebhookEvent.outcome == EventOutcome.QUEUED,
+            WebhookEvent.next_attempt_at < utcnow() - LOST_AFTER,
+        )
+    ).all()
+    db.session.rollback()
+    for record_id in overdue:
+        enqueue(APPLY_JOB, record_id)
+    if overdue:
+        logger.warning("sweep: %s webhook events were overdue and are queued again", len(overdue))
+    return len(overdue)
+
+
+def _claim(record_id: int) -> WebhookEvent | None:
+    """The queued record, locked for this job; None when it is done or another job has it."""
+    lock_timeout(db.session, current_app.config["LOCK_TIMEOUT_SECONDS"])
+    return db.session.scalar(
+        select(WebhookEvent)
+        .where(WebhookEvent.id == record_id, WebhookEvent.outcome == EventOutcome.QUEUED)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
 
 
 def _new_record(event: dict[str, Any], outcome: EventOutcome) -> WebhookEvent:
@@ -136,40 +201,49 @@ def _new_record(event: dict[str, Any], outcome: EventOutcome) -> WebhookEvent:
         payload=event,
         outcome=outcome,
         attempts=0,
+        next_attempt_at=utcnow(),
     )
 
 
-def _locked_record(stripe_event_id: str) -> WebhookEvent | None:
+def _record_of(stripe_event_id: str) -> WebhookEvent | None:
     return db.session.scalar(
-        select(WebhookEvent)
-        .where(WebhookEvent.stripe_event_id == stripe_event_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        select(WebhookEvent).where(WebhookEvent.stripe_event_id == stripe_event_id)
     )
 
 
-def _record_ignored(event: dict[str, Any], reason: str) -> None:
-    """After a rollback: the event's record says it was ignored, and why. Commits."""
-    record = _claim(event)
-    record.outcome = EventOutcome.IGNORED
+def _finish(record_id: int, outcome: EventOutcome, reason: str) -> None:
+    """After a rollback: the record's outcome and why (the attempt counted). Commits."""
+    record = db.session.get(WebhookEvent, record_id, populate_existing=True)
+    assert record is not None
+    record.outcome = outcome
     record.error = reason[:2000]
-    record.attempts = (record.attempts or 0) + 1
+    record.attempts += 1
     record.processed_at = utcnow()
     db.session.commit()
 
 
-def _record_failure(event: dict[str, Any], exc: Exception) -> None:
+def _failed(record_id: int, exc: Exception) -> str:
+    """After a rollback: count the attempt, then retry later or give up. Commits."""
     message = f"{type(exc).__name__}: {exc}"[:2000]
-    record = db.session.scalar(
-        select(WebhookEvent).where(WebhookEvent.stripe_event_id == event["id"])
-    )
-    if record is None:
-        record = _new_record(event, EventOutcome.FAILED)
-        db.session.add(record)
-    record.outcome = EventOutcome.FAILED
+    record = db.session.get(WebhookEvent, record_id, populate_existing=True)
+    assert record is not None
+    record.attempts += 1
     record.error = message
-    record.attempts = (record.attempts or 0) + 1
-    try:
+    if record.attempts >= MAX_ATTEMPTS:
+        record.outcome = EventOutcome.FAILED
         db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
+        logger.error("webhook %s (%s) failed for good: %s", record_id, record.type, message)
+        return EventOutcome.FAILED.value
+    delay = retry_delay(record.attempts)
+    record.next_attempt_at = utcnow() + delay
+    db.session.commit()
+    logger.warning(
+        "webhook %s (%s) failed (attempt %s, retry in %ss): %s",
+        record_id,
+        record.type,
+        record.attempts,
+        int(delay.total_seconds()),
+        message,
+    )
+    enqueue(APPLY_JOB, record_id, delay=delay)
+    return "retrying"

@@ -1,10 +1,11 @@
-"""Outgoing email: SMTP when MAIL_URL is set, the development outbox otherwise.
+"""Outgoing email: queued with the change it tells about, sent by a job over SMTP (MAIL_URL) or
+into the development outbox.
 
-`send_email(to, template, *, subject=None, **context) -> bool` is the public API; its module
-(services.py) lists every message and the context it expects. The outbox pages live in views.py
+`queue.queue_email()` is how the shop sends an email; `services` lists every message and the
+context it expects and does the rendering and delivery; the outbox pages live in views.py
 (blueprint `bp`), registered in development only.
 """
 
-from shop.mail.services import send_email, send_email_after_response
+from shop.mail.services import send_email
 
-__all__ = ["send_email", "send_email_after_response"]
+__all__ = ["send_email"]

@@ -11,9 +11,10 @@
   with `shop.mail.queries.outbox_messages()`). In production without MAIL_URL nothing is kept:
   an emailed sign-in link must not sit in the database.
 
-Call it after committing the change the email tells about: it never raises and never touches the
-caller's transaction (the outbox row is written in a session of its own). A failure is logged —
-without the recipient's full address, the message or its links — and answered with False.
+Pages, webhooks and commands never send an email themselves: they queue it with the change it
+tells about (`shop.mail.queue`), and a job sends it with `deliver_rendered`, which raises
+`MailNotSent` (its message names neither the recipient nor the message's links). The outbox row is
+written in a session of its own, never in the caller's transaction.
 
 The messages and the context each expects:
 
@@ -47,7 +48,7 @@ from email.utils import format_datetime, make_msgid
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import Response, after_this_request, current_app, has_request_context
+from flask import current_app, has_request_context
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -77,66 +78,41 @@ class RenderedEmail:
     html: str
 
 
-def send_email(to: str, template: str, *, subject: str | None = None, **context: Any) -> bool:
-    """Render and deliver one email. True when it was sent (or kept in the outbox); never raises.
+class MailNotSent(Exception):
+    """The message was not sent; `str()` says why, without the recipient or the message."""
 
-    Call after the commit of the change the email is about; a mail failure must not undo it.
-    """
+
+def send_email(to: str, template: str, *, subject: str | None = None, **context: Any) -> bool:
+    """Render and deliver one email now. True when it was sent (or kept in the outbox); never
+    raises. Pages and webhooks do not call this: they queue emails (`shop.mail.queue`)."""
     try:
         rendered = render_email(template, subject=subject, **context)
     except Exception:
         logger.exception("email %r could not be rendered; nothing was sent", template)
         return False
-    return deliver_rendered(to, template, rendered)
-
-
-def send_email_after_response(
-    to: str, template: str, *, subject: str | None = None, **context: Any
-) -> None:
-    """Render now, deliver once the response has gone out (outside a request: now).
-
-    For emails whose sending time must not show in the response time — a sign-in link, whose
-    SMTP round trip would otherwise tell a visitor that the address belongs to a customer.
-    """
-    if not has_request_context():
-        send_email(to, template, subject=subject, **context)
-        return
     try:
-        rendered = render_email(template, subject=subject, **context)
-    except Exception:
-        logger.exception("email %r could not be rendered; nothing was sent", template)
-        return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def deliver_later() -> None:
-        with app.app_context():
-            deliver_rendered(to, template, rendered)
-
-    @after_this_request
-    def on_close(response: Response) -> Response:
-        response.call_on_close(deliver_later)
-        return response
+        deliver_rendered(to, rendered)
+    except MailNotSent as exc:
+        logger.warning("email %r to %s was not sent: %s", template, mask(to), exc)
+        return False
+    return True
 
 
-def deliver_rendered(to: str, template: str, rendered: RenderedEmail) -> bool:
-    """Send (or keep in the outbox) an email already rendered. Never raises."""
+def deliver_rendered(to: str, rendered: RenderedEmail, *, message_id: str | None = None) -> None:
+    """Send (or keep in the outbox) an email already rendered. Raises MailNotSent."""
     config = current_app.config
     if not config["MAIL_URL"]:
         if config["SHOP_ENV"] == "production":
-            logger.error("MAIL_URL is not set: email %r to %s was not sent", template, mask(to))
-            return False
-        return _keep_in_outbox(to, template, rendered)
-
+            raise MailNotSent("MAIL_URL is not set")
+        _keep_in_outbox(to, rendered)
+        return
     try:
         message = build_message(to, rendered, config["MAIL_FROM"])
+        if message_id:
+            message.replace_header("Message-ID", message_id)
         deliver(config["MAIL_URL"], message, timeout=config["MAIL_TIMEOUT_SECONDS"])
     except (smtplib.SMTPException, OSError, ValueError, MessageError) as exc:
-        logger.warning(
-            "email %r to %s was not sent: %s", template, mask(to), describe_mail_error(exc)
-        )
-        return False
-    logger.info("email %r sent to %s", template, mask(to))
-    return True
+        raise MailNotSent(describe_mail_error(exc)) from exc
 
 
 def render_email(template: str, *, subject: str | None = None, **context: Any) -> RenderedEmail:
@@ -211,7 +187,7 @@ def describe_mail_error(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _keep_in_outbox(to: str, template: str, rendered: RenderedEmail) -> bool:
+def _keep_in_outbox(to: str, rendered: RenderedEmail) -> None:
     try:
         with Session(db.engine) as session, session.begin():
             session.add(
@@ -223,10 +199,7 @@ def _keep_in_outbox(to: str, template: str, rendered: RenderedEmail) -> bool:
                 )
             )
     except SQLAlchemyError as exc:
-        logger.error("email %r to %s was not kept in the outbox: %s", template, mask(to), exc.code)
-        return False
-    logger.info("email %r to %s kept in the development outbox", template, mask(to))
-    return True
+        raise MailNotSent(f"the outbox could not be written ({exc.code})") from exc
 
 
 def _sender_domain(message: EmailMessage) -> str | None:

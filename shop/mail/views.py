@@ -1,7 +1,8 @@
 """The development outbox: read the emails the shop would have sent (SHOP_ENV=development only).
 
 The app factory registers this blueprint in development only, so elsewhere /dev/outbox is a 404;
-the guard below says so again in case it is ever registered by mistake.
+the guard below says so again in case it is ever registered by mistake, and refuses anyone but
+this computer itself (the outbox shows sign-in links).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from markupsafe import Markup, escape
 from shop.extensions import db
 from shop.mail.models import OutboxMessage
 from shop.mail.queries import outbox_messages
+from shop.site.development import is_loopback_request
 
 bp = Blueprint("mail", __name__, url_prefix="/dev")
 
@@ -32,6 +34,8 @@ MESSAGE_PAGE_POLICY = (
 def development_only() -> None:
     if current_app.config["SHOP_ENV"] != "development":
         abort(404)
+    if not is_loopback_request():
+        abort(403)
 
 
 @bp.after_request

@@ -5,9 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from shop.billing.models import EventOutcome, Subscription, WebhookEvent
+from shop.db import utcnow
 from shop.extensions import db
 from tests.billing.conftest import deliver
 from tests.billing.test_webhooks import event, post_event
+from tests.helpers import run_delayed_jobs
 
 
 def test_a_subscription_to_a_price_the_shop_never_sold_is_ignored_with_the_reason(
@@ -67,13 +69,21 @@ def test_an_object_stripe_no_longer_has_is_ignored(app, client, stripe_emulator)
     )
 
 
-def test_stripe_unreachable_is_a_real_failure_that_stripe_retries(app, client, stripe_emulator):
+def test_stripe_unreachable_is_a_real_failure_that_the_shop_retries(app, client, stripe_emulator):
     from shop.billing.gateway import StripeGateway
 
     app.extensions["stripe_gateway"] = StripeGateway("sk_test_x", "http://127.0.0.1:9")
     response = post_event(client, event("customer.subscription.updated", {"id": "sub_1"}))
-    assert response.status_code == 500
-    assert db.session.scalars(select(WebhookEvent)).one().outcome is EventOutcome.FAILED
+    assert response.status_code == 200  # recorded: Stripe need not send it again
+    record = db.session.scalars(select(WebhookEvent)).one()
+    assert record.outcome is EventOutcome.QUEUED and record.attempts == 1
+    assert "PaymentProviderError" in record.error
+    assert record.next_attempt_at > utcnow()
+
+    del app.extensions["stripe_gateway"]  # Stripe is back
+    assert run_delayed_jobs(app) == 1
+    db.session.expire_all()
+    assert record.outcome is EventOutcome.IGNORED  # the emulator has no sub_1
 
 
 def test_signed_events_whose_object_has_no_id_are_ignored_not_retried_for_days(app, client):

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,8 +20,10 @@ from shop.billing.models import (
     SubscriptionStatus,
     WebhookEvent,
 )
+from shop.db import utcnow
 from shop.extensions import db
 from tests.billing.conftest import WEBHOOK_SECRET, buy, deliver
+from tests.helpers import run_delayed_jobs
 
 
 def sign(payload: bytes, secret: str = WEBHOOK_SECRET, at: int | None = None) -> str:
@@ -164,7 +167,7 @@ def test_duplicate_delivery_answers_200_and_changes_nothing(
     assert db.session.scalar(select(WebhookEvent.attempts).where(WebhookEvent.id == paid.id)) == 1
 
 
-def test_handler_failure_rolls_back_records_the_error_and_answers_500(
+def test_handler_failure_rolls_back_records_the_error_and_is_retried_later(
     app, client, pages, stripe_emulator, catalogue, monkeypatch
 ):
     buy(client, pages, stripe_emulator)
@@ -178,22 +181,56 @@ def test_handler_failure_rolls_back_records_the_error_and_answers_500(
     monkeypatch.setitem(webhooks.HANDLERS, "invoice.paid", broken)
     monkeypatch.setitem(webhooks.HANDLERS, "checkout.session.completed", broken)
     deliveries = deliver(stripe_emulator, client)
-    assert ("invoice.paid", 500) in deliveries
+    assert ("invoice.paid", 200) in deliveries  # recorded: the shop retries, not Stripe
     failed = db.session.scalar(select(WebhookEvent).where(WebhookEvent.type == "invoice.paid"))
-    assert failed.outcome is EventOutcome.FAILED
+    assert failed.outcome is EventOutcome.QUEUED and failed.attempts == 1
     assert "warehouse system down" in failed.error
+    assert failed.next_attempt_at > utcnow() + timedelta(seconds=20)  # backoff
     assert db.session.scalar(select(func.count(CalendarBox.id))) == 0
 
-    monkeypatch.undo()
+    # Stripe delivering it again changes nothing: it is already the shop's to retry.
     payload = json.dumps(failed.payload).encode()
-    retry = client.post(
+    again = client.post(
         "/webhooks/stripe", data=payload, headers={"Stripe-Signature": sign(payload)}
     )
-    assert retry.status_code == 200
+    assert again.status_code == 200
+    assert db.session.get(WebhookEvent, failed.id).attempts == 2  # tried again, failed again
+
+    monkeypatch.undo()
+    run_delayed_jobs(app)
     retried = db.session.get(WebhookEvent, failed.id)
     assert retried.outcome is EventOutcome.PROCESSED and retried.error is None
-    assert retried.attempts == 2
+    assert retried.attempts == 3
     assert db.session.scalar(select(func.count(CalendarBox.id))) == 3
+
+
+def test_an_event_that_keeps_failing_ends_failed_and_an_admin_can_process_it_again(
+    app, client, pages, stripe_emulator, catalogue, monkeypatch
+):
+    from shop.billing import webhooks
+
+    buy(client, pages, stripe_emulator)
+
+    def broken(invoice, after):  # type: ignore[no-untyped-def]
+        raise RuntimeError("warehouse system down")
+
+    monkeypatch.setitem(webhooks.HANDLERS, "invoice.paid", broken)
+    monkeypatch.setitem(webhooks.HANDLERS, "checkout.session.completed", broken)
+    deliver(stripe_emulator, client)
+    for _ in range(webhooks.MAX_ATTEMPTS):
+        run_delayed_jobs(app)
+    failed = db.session.scalar(select(WebhookEvent).where(WebhookEvent.type == "invoice.paid"))
+    assert failed.outcome is EventOutcome.FAILED
+    assert failed.attempts == webhooks.MAX_ATTEMPTS
+    assert run_delayed_jobs(app) == 0  # given up: nothing more is scheduled
+
+    monkeypatch.undo()
+    assert webhooks.process_again(failed.id)
+    db.session.expire_all()
+    again = db.session.get(WebhookEvent, failed.id)
+    assert again.outcome is EventOutcome.PROCESSED
+    assert db.session.scalar(select(func.count(CalendarBox.id))) == 3
+    assert not webhooks.process_again(failed.id)  # done: nothing to process again
 
 
 # -- ordering ------------------------------------------------------------------------------------

@@ -1,0 +1,142 @@
+"""Work off the request path, on Huey: applying Stripe events and sending emails.
+
+The rule: **the database is the record of work to do; the queue only delivers it.** A page or a
+webhook commits a row saying what must happen (a `WebhookEvent` in state `queued`, a
+`QueuedEmail` in state `pending`) in the same transaction as the change it belongs to, then hands
+its id to the queue. A job claims the row, does the work and commits the outcome. So:
+
+- nothing is lost: when the queue loses a job (a worker killed mid-job, Redis restarted, an
+  enqueue that failed while the queue was down), `sweep`, run every minute by the worker, finds the
+  row still due and enqueues it again;
+- nothing happens twice: the row is claimed under a lock or a conditional UPDATE, and a job for
+  a row already done does nothing, so a job delivered twice is harmless;
+- a failure is retried with backoff (`retry_delay`), and after `max_attempts` the row ends as
+  failed, for an admin to see and process again.
+
+`JOB_QUEUE_URL` chooses the storage: `sqlite:///path` (the default, `instance/jobs.sqlite3`: no
+service to run), `redis://host:6379/0` or `postgresql://...` in production, and `immediate://`
+(tests: a job runs at once, in-process, when it is enqueued; delayed retries wait until the
+test runs them, `tests.helpers.run_delayed_jobs`). The worker is `flask --app shop worker`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import huey
+from flask import Flask, current_app, g
+
+logger = logging.getLogger(__name__)
+
+# A failed attempt n waits 30 s · 2^(n-1), at most an hour: 30 s, 1, 2, 4, 8, 16, 32 min, 1 h…
+FIRST_RETRY_SECONDS = 30
+LONGEST_RETRY_SECONDS = 60 * 60
+# A due row whose job has not run this long after it was due is taken to be lost.
+LOST_AFTER = timedelta(minutes=2)
+SWEEP_EVERY_MINUTES = 1
+
+JobFunction = Callable[..., object]
+_JOBS: dict[str, JobFunction] = {}
+_SWEEPS: list[Callable[[], int]] = []
+
+
+def job(function: JobFunction) -> JobFunction:
+    """Register `function` as a job, run by name. Domains register theirs at import time."""
+    _JOBS[function.__name__] = function
+    return function
+
+
+def sweep_with(function: Callable[[], int]) -> Callable[[], int]:
+    """Register a sweep: it re-enqueues its domain's lost work and returns how many it found."""
+    _SWEEPS.append(function)
+    return function
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt (1-based)."""
+    seconds = FIRST_RETRY_SECONDS * 2 ** max(0, attempts - 1)
+    return timedelta(seconds=min(seconds, LONGEST_RETRY_SECONDS))
+
+
+def in_job() -> bool:
+    """True while a job runs: Stripe calls may then wait longer and retry (see the gateway)."""
+    return bool(g.get("in_job"))
+
+
+def init_jobs(app: Flask) -> None:
+    """Build the app's Huey from JOB_QUEUE_URL and register every job and the sweep on it."""
+    # The jobs live in their domains; importing them registers them.
+    from shop.billing import webhooks  # noqa: F401
+    from shop.mail import queue  # noqa: F401
+
+    queue_huey = _huey(app.config["JOB_QUEUE_URL"], Path(app.instance_path))
+    tasks: dict[str, Any] = {}
+    for name, function in _JOBS.items():
+        tasks[name] = queue_huey.task(name=name)(_in_app_context(app, function))
+    queue_huey.periodic_task(huey.crontab(minute=f"*/{SWEEP_EVERY_MINUTES}"), name="sweep")(
+        _in_app_context(app, sweep)
+    )
+    app.extensions["huey"] = queue_huey
+    app.extensions["jobs"] = tasks
+
+
+def enqueue(name: str, *args: Any, delay: timedelta | None = None) -> bool:
+    """Hand a job to the queue, now or after `delay`. Never raises: False when the queue is down.
+
+    Callers have committed the row the job works on, so a job that could not be enqueued is found
+    by the next sweep.
+    """
+    task = current_app.extensions["jobs"][name]
+    try:
+        if delay is None:
+            task(*args)
+        else:
+            task.schedule(args, delay=delay.total_seconds())
+    except Exception as exc:  # the queue's storage is down: the sweep will find the row
+        logger.warning("job %s could not be enqueued (%s); the sweep will retry it", name, exc)
+        return False
+    return True
+
+
+def sweep() -> int:
+    """Enqueue again every row whose job is overdue. Returns how many; run every minute."""
+    return sum(function() for function in _SWEEPS)
+
+
+def _in_app_context(app: Flask, function: JobFunction) -> JobFunction:
+    def in_context(*args: Any) -> object:
+        with app.app_context():
+            g.in_job = True
+            return function(*args)
+
+    def run(*args: Any) -> object:
+        # A fresh context, as in a worker, even when an immediate job runs inside a request:
+        # the job sees no request, and has its own database session.
+        return contextvars.Context().run(in_context, *args)
+
+    run.__name__ = function.__name__
+    run.__doc__ = function.__doc__
+    return run
+
+
+def _huey(url: str, instance_path: Path) -> huey.Huey:
+    """The Huey for JOB_QUEUE_URL (see the module docstring)."""
+    scheme = urlsplit(url).scheme
+    options: dict[str, Any] = {"name": "musclebox", "results": False, "utc": True}
+    if scheme == "immediate":
+        return huey.MemoryHuey(immediate=True, **options)
+    if scheme == "sqlite":
+        path = url.removeprefix("sqlite:///") or str(instance_path / "jobs.sqlite3")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return huey.SqliteHuey(filename=path, **options)
+    if scheme in {"redis", "rediss"}:
+        return huey.RedisHuey(url=url, **options)
+    if scheme in {"postgresql", "postgres"}:
+        return huey.PostgresHuey(dsn=url, **options)
+    raise ValueError(f"JOB_QUEUE_URL has an unknown scheme: {scheme!r}")
