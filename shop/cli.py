@@ -1,5 +1,5 @@
 """flask commands: create-admin, seed-demo, import-article, purge-comment-ips, sync-stripe,
-reconcile, shipping-run, worker, and the Stripe emulator's stripe-emulator and stripe-clock."""
+reconcile, shipping-run, worker, sweep-jobs, and the Stripe emulator's stripe-emulator and stripe-clock."""
 
 from __future__ import annotations
 
@@ -156,6 +156,15 @@ def worker_command(threads: int | None) -> None:
     queue.create_consumer(workers=threads, worker_type="thread", periodic=True).run()
 
 
+@click.command("sweep-jobs")
+@with_appcontext
+def sweep_jobs_command() -> None:
+    """Enqueue again the work whose job is overdue (the worker does this every minute)."""
+    from shop.jobs import sweep
+
+    click.echo(f"{sweep()} overdue job(s) queued again.")
+
+
 def _shown(value: object) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
@@ -174,6 +183,7 @@ def register_commands(app: Flask) -> None:
         reconcile_command,
         shipping_run_command,
         worker_command,
+        sweep_jobs_command,
         stripe_emulator_command,
         stripe_clock_command,
     ):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,14 +32,17 @@ from urllib.parse import urlsplit
 import huey
 from flask import Flask, current_app, g
 
+from shop.db import utcnow
+
 logger = logging.getLogger(__name__)
 
-# A failed attempt n waits 30 s · 2^(n-1), at most an hour: 30 s, 1, 2, 4, 8, 16, 32 min, 1 h…
-FIRST_RETRY_SECONDS = 30
+# A failed attempt n waits JOB_RETRY_SECONDS · 2^(n-1), at most an hour: by default 30 s, 1, 2,
+# 4, 8, 16, 32 min, 1 h…
 LONGEST_RETRY_SECONDS = 60 * 60
-# A due row whose job has not run this long after it was due is taken to be lost.
-LOST_AFTER = timedelta(minutes=2)
 SWEEP_EVERY_MINUTES = 1
+# A job may run this much before its row is due (the scheduler's tick, clocks a little apart);
+# any earlier (a duplicate delivery during a backoff) it leaves the row alone.
+DUE_SLACK = timedelta(seconds=2)
 
 JobFunction = Callable[..., object]
 _JOBS: dict[str, JobFunction] = {}
@@ -60,8 +63,18 @@ def sweep_with(function: Callable[[], int]) -> Callable[[], int]:
 
 def retry_delay(attempts: int) -> timedelta:
     """How long to wait after the `attempts`-th failed attempt (1-based)."""
-    seconds = FIRST_RETRY_SECONDS * 2 ** max(0, attempts - 1)
+    seconds = current_app.config["JOB_RETRY_SECONDS"] * 2 ** max(0, attempts - 1)
     return timedelta(seconds=min(seconds, LONGEST_RETRY_SECONDS))
+
+
+def lost_after() -> timedelta:
+    """A due row whose job has not run this long after it was due is taken to be lost."""
+    return timedelta(seconds=current_app.config["JOB_LOST_AFTER_SECONDS"])
+
+
+def due_by() -> datetime:
+    """Rows due before this may be worked on now."""
+    return utcnow() + DUE_SLACK
 
 
 def in_job() -> bool:

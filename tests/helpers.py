@@ -8,6 +8,7 @@ from datetime import datetime
 
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
 from shop.extensions import db
 
@@ -63,7 +64,25 @@ def run_delayed_jobs(app: Flask) -> int:
     the test's session so it reads what the jobs wrote. Returns how many ran.
 
     Tests queue jobs in immediate mode: a job runs when it is enqueued, a delayed one waits here.
+    Its row's due time is moved to now too, as the clock would have moved.
     """
+    from shop.billing.models import EventOutcome, WebhookEvent
+    from shop.db import utcnow
+    from shop.mail.models import EmailStatus, QueuedEmail
+
+    with app.app_context():
+        now = utcnow()
+        db.session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.outcome == EventOutcome.QUEUED, WebhookEvent.next_attempt_at > now)
+            .values(next_attempt_at=now)
+        )
+        db.session.execute(
+            update(QueuedEmail)
+            .where(QueuedEmail.status == EmailStatus.PENDING, QueuedEmail.next_attempt_at > now)
+            .values(next_attempt_at=now)
+        )
+        db.session.commit()
     queue = app.extensions["huey"]
     ran = 0
     for task in queue.read_schedule(datetime.max):

@@ -38,7 +38,7 @@ from shop.billing.stripe_data import UnknownStripeObject, timestamp
 from shop.billing.subscriptions import sync_subscription
 from shop.db import lock_timeout, utcnow
 from shop.extensions import db
-from shop.jobs import LOST_AFTER, enqueue, job, retry_delay, sweep_with
+from shop.jobs import due_by, enqueue, job, lost_after, retry_delay, sweep_with
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ def sweep_events() -> int:
     overdue = db.session.scalars(
         select(WebhookEvent.id).where(
             WebhookEvent.outcome == EventOutcome.QUEUED,
-            WebhookEvent.next_attempt_at < utcnow() - LOST_AFTER,
+            WebhookEvent.next_attempt_at < utcnow() - lost_after(),
         )
     ).all()
     db.session.rollback()
@@ -182,11 +182,16 @@ def sweep_events() -> int:
 
 
 def _claim(record_id: int) -> WebhookEvent | None:
-    """The queued record, locked for this job; None when it is done or another job has it."""
+    """The queued record, locked for this job; None when it is done, not due yet (a duplicate
+    job during a backoff) or another job has it."""
     lock_timeout(db.session, current_app.config["LOCK_TIMEOUT_SECONDS"])
     return db.session.scalar(
         select(WebhookEvent)
-        .where(WebhookEvent.id == record_id, WebhookEvent.outcome == EventOutcome.QUEUED)
+        .where(
+            WebhookEvent.id == record_id,
+            WebhookEvent.outcome == EventOutcome.QUEUED,
+            WebhookEvent.next_attempt_at <= due_by(),
+        )
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     )

@@ -13,8 +13,8 @@
   retried with backoff (`shop.jobs.retry_delay`) and after MAX_ATTEMPTS it is failed, with the
   reason, for an admin to see.
 - At most once, except for one window: a worker that dies after the mail server accepted the
-  message and before the row is marked sent. After CLAIM_LEASE the sweep sends it again, with the
-  same Message-ID, which mail clients use to show it once.
+  message and before the row is marked sent. Once the claim is older than JOB_LOST_AFTER_SECONDS
+  the sweep sends it again, with the same Message-ID, which mail clients use to show it once.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from email.utils import make_msgid
 from typing import Any
 
@@ -31,7 +30,7 @@ from sqlalchemy import and_, or_, select, update
 
 from shop.db import utcnow
 from shop.extensions import db
-from shop.jobs import LOST_AFTER, enqueue, job, retry_delay, sweep_with
+from shop.jobs import due_by, enqueue, job, lost_after, retry_delay, sweep_with
 from shop.mail.models import EmailStatus, QueuedEmail
 from shop.mail.services import MailNotSent, deliver_rendered, render_email
 
@@ -39,8 +38,6 @@ logger = logging.getLogger(__name__)
 
 # About 4 hours of retries (30 s … 1 h apart) before an email is given up.
 MAX_ATTEMPTS = 10
-# A claim older than this belongs to a worker that died: the email is sent again.
-CLAIM_LEASE = timedelta(minutes=5)
 SEND_JOB = "send_queued_email"
 
 
@@ -136,10 +133,13 @@ def _claim(email_id: int) -> bool:
         .where(
             QueuedEmail.id == email_id,
             or_(
-                QueuedEmail.status == EmailStatus.PENDING,
+                and_(
+                    QueuedEmail.status == EmailStatus.PENDING,
+                    QueuedEmail.next_attempt_at <= due_by(),
+                ),
                 and_(
                     QueuedEmail.status == EmailStatus.SENDING,
-                    QueuedEmail.claimed_at < now - CLAIM_LEASE,
+                    QueuedEmail.claimed_at < now - lost_after(),
                 ),
             ),
         )
@@ -186,11 +186,11 @@ def sweep_emails() -> int:
             or_(
                 and_(
                     QueuedEmail.status == EmailStatus.PENDING,
-                    QueuedEmail.next_attempt_at < now - LOST_AFTER,
+                    QueuedEmail.next_attempt_at < now - lost_after(),
                 ),
                 and_(
                     QueuedEmail.status == EmailStatus.SENDING,
-                    QueuedEmail.claimed_at < now - CLAIM_LEASE,
+                    QueuedEmail.claimed_at < now - lost_after(),
                 ),
             )
         )

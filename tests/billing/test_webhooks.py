@@ -188,19 +188,19 @@ def test_handler_failure_rolls_back_records_the_error_and_is_retried_later(
     assert failed.next_attempt_at > utcnow() + timedelta(seconds=20)  # backoff
     assert db.session.scalar(select(func.count(CalendarBox.id))) == 0
 
-    # Stripe delivering it again changes nothing: it is already the shop's to retry.
+    # Stripe delivering it again changes nothing: it is the shop's to retry, after the backoff.
     payload = json.dumps(failed.payload).encode()
     again = client.post(
         "/webhooks/stripe", data=payload, headers={"Stripe-Signature": sign(payload)}
     )
     assert again.status_code == 200
-    assert db.session.get(WebhookEvent, failed.id).attempts == 2  # tried again, failed again
+    assert db.session.get(WebhookEvent, failed.id).attempts == 1
 
     monkeypatch.undo()
     run_delayed_jobs(app)
     retried = db.session.get(WebhookEvent, failed.id)
     assert retried.outcome is EventOutcome.PROCESSED and retried.error is None
-    assert retried.attempts == 3
+    assert retried.attempts == 2
     assert db.session.scalar(select(func.count(CalendarBox.id))) == 3
 
 
@@ -334,3 +334,35 @@ def test_invoice_payment_failed_marks_past_due(app, client, pages, stripe_emulat
     assert subscription.status is SubscriptionStatus.PAST_DUE
     failed = db.session.scalar(select(Invoice).where(Invoice.status == "open"))
     assert failed is not None and failed.payment_failed_notified_at is not None
+
+
+# -- off the request path ----------------------------------------------------------------------
+
+
+def test_the_endpoint_records_and_enqueues_without_asking_stripe(app, client, tmp_path):
+    """Whatever Stripe is doing, the answer needs only the database: the job asks Stripe."""
+    from shop.billing.gateway import StripeGateway
+    from shop.jobs import init_jobs
+
+    app.config["JOB_QUEUE_URL"] = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    init_jobs(app)  # a real queue, no worker yet
+    unreachable = StripeGateway("sk_test_x", "http://127.0.0.1:9")
+    app.extensions["stripe_gateway"] = app.extensions["stripe_gateway_page"] = unreachable
+
+    response = post_event(client, event("customer.subscription.updated", {"id": "sub_1"}))
+    duplicate = post_event(client, event("customer.subscription.updated", {"id": "sub_1"}))
+
+    assert response.status_code == duplicate.status_code == 200
+    assert response.get_json() == {"received": True, "outcome": "queued"}
+    record = db.session.scalars(select(WebhookEvent)).one()
+    assert record.outcome is EventOutcome.QUEUED and record.attempts == 0
+    queue = app.extensions["huey"]
+    assert [job.args for job in queue.pending()] == [(record.id,), (record.id,)]
+
+    for _ in range(2):  # the worker's turn, Stripe still down: one try, and a retry later
+        queue.execute(queue.dequeue())
+    db.session.expire_all()
+    assert record.outcome is EventOutcome.QUEUED and record.attempts == 1
+    assert "PaymentProviderError" in record.error
+    (retry,) = queue.pending()
+    assert retry.args == (record.id,) and retry.eta is not None
