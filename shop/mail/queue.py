@@ -177,6 +177,20 @@ def _failed(email_id: int, reason: str) -> str:
     return "retrying"
 
 
+def send_again(email_id: int) -> bool:
+    """An admin's "send again" for a failed email: pending anew, its tries counted afresh, and
+    queued. Commits. False when it is not failed (sent, pending, ...) or does not exist."""
+    email = db.session.get(QueuedEmail, email_id)
+    if email is None or email.status is not EmailStatus.FAILED:
+        return False
+    email.status = EmailStatus.PENDING
+    email.attempts = 0
+    email.next_attempt_at = utcnow()
+    db.session.commit()
+    enqueue(SEND_JOB, email_id)
+    return True
+
+
 @sweep_with
 def sweep_emails() -> int:
     """Enqueue again the emails whose job is overdue or whose worker died. Returns how many."""
