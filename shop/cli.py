@@ -153,7 +153,10 @@ def worker_command(threads: int | None) -> None:
         threads = 1 if on_sqlite else 4
     queue = current_app.extensions["huey"]
     click.echo(f"worker: {threads} thread(s) on {type(queue).__name__}")
-    queue.create_consumer(workers=threads, worker_type="thread", periodic=True).run()
+    # An idle worker looks for work at least every 2 s (Redis and PostgreSQL wake it at once).
+    queue.create_consumer(
+        workers=threads, worker_type="thread", periodic=True, max_delay=2.0
+    ).run()
 
 
 @click.command("sweep-jobs")
