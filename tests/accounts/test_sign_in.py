@@ -25,8 +25,8 @@ from tests.helpers import csrf_token, run_delayed_jobs, text_of, visible_text
 from tests.mail.helpers import sent_emails
 
 LINK_SENT = (
-    "If that email has a MuscleBox subscription, we've sent a sign-in link. "
-    "It works once, for 15 minutes."
+    "If that email has a MuscleBox subscription, we're emailing it a sign-in link now. "
+    "It works once, for 15 minutes from when it arrives."
 )
 LINK_INVALID = "This sign-in link has expired or was already used"
 _CSRF_VALUE = re.compile(r'name="csrf_token"[^>]*value="[^"]*"')
