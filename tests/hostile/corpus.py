@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -270,21 +271,25 @@ def form_specs(t: Targets) -> list[FormSpec]:
 BUTTONS = ("accounts.logout", "admin.logout", "accounts.undo_skip_box", "accounts.sign_in")
 
 
-def _sample_path(app: Flask, endpoint: str, t: Targets) -> str:
-    values = {
+def _samples(t: Targets) -> dict[str, str]:
+    """A real value for each path argument; any argument a new route brings is "1"."""
+    return {
         "slug": t.article_slug,
-        "comment_id": t.comment_id,
-        "subscription_id": t.subscription_id,
-        "raw_box_id": t.held_box_id,
+        "comment_id": str(t.comment_id),
+        "subscription_id": str(t.subscription_id),
+        "raw_box_id": str(t.held_box_id),
         "token": "not-a-real-sign-in-token",
-        "message_id": 1,
         "filename": "css/site.css",
     }
-    rule = next(iter(app.url_map.iter_rules(endpoint)))
-    with app.test_request_context():
-        from flask import url_for
 
-        return url_for(endpoint, **{name: values[name] for name in rule.arguments})
+
+def _sample_path(app: Flask, endpoint: str, t: Targets, **raw: str) -> str:
+    """The route's path with real values, or with `raw` (already URL-encoded) ones."""
+    rule = next(iter(app.url_map.iter_rules(endpoint)))
+    values = {**_samples(t), **raw}
+    return re.sub(
+        r"<(?:[^:>]+:)?([a-z_]+)>", lambda match: values.get(match.group(1), "1"), rule.rule
+    )
 
 
 def _sign_in_page(app: Flask, endpoint: str) -> str | None:
@@ -402,7 +407,8 @@ def form_requests(app: Flask, t: Targets) -> Iterator[Hostile]:
 
 # -- paths and query strings ------------------------------------------------------------------
 
-INT_ARGUMENTS = {"comment_id", "message_id", "subscription_id", "raw_box_id"}
+# Path arguments that are ids, typed (<int:...>) or read from text; any other is a string.
+INT_ARGUMENTS = {"comment_id", "message_id", "subscription_id", "raw_box_id", "raw_id"}
 # Query-string integers and the routes that read them.
 QUERY_INTEGERS: dict[str, tuple[str, ...]] = {
     "blog.index": ("page",),
@@ -424,7 +430,7 @@ def path_requests(app: Flask, t: Targets) -> Iterator[Hostile]:
         for argument in sorted(rule.arguments):
             values = ODD_INTEGERS if argument in INT_ARGUMENTS else ODD_SEGMENTS
             for value in values:
-                path = _build(rule.rule, argument, value, app, t, endpoint)
+                path = _sample_path(app, endpoint, t, **{argument: value})
                 for method in methods:
                     for who in whos:
                         yield Hostile(
@@ -489,25 +495,6 @@ def path_requests(app: Flask, t: Targets) -> Iterator[Hostile]:
 def _valid_post_for(endpoint: str, t: Targets, who: str) -> dict[str, Any]:
     fields = {"admin.decide_held": {"decision": "send"}}.get(endpoint, {})
     return {**fields, "csrf_token": t.csrf[who]}
-
-
-def _build(rule: str, argument: str, value: str, app: Flask, t: Targets, endpoint: str) -> str:
-    """The sample path with one argument replaced by a raw (already URL-encoded) value."""
-    sample = {
-        "slug": t.article_slug,
-        "comment_id": str(t.comment_id),
-        "subscription_id": str(t.subscription_id),
-        "raw_box_id": str(t.held_box_id),
-        "token": "not-a-real-sign-in-token",
-        "message_id": "1",
-        "filename": "css/site.css",
-    }
-    path = rule
-    for name in ("slug", "comment_id", "subscription_id", "raw_box_id", "token", "message_id"):
-        for converter in ("", "int:", "path:"):
-            placeholder = f"<{converter}{name}>"
-            path = path.replace(placeholder, value if name == argument else sample[name])
-    return path.replace("<path:filename>", value if argument == "filename" else sample["filename"])
 
 
 # -- the webhook ------------------------------------------------------------------------------
