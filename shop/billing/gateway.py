@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -287,6 +288,11 @@ class StripeGateway:
         """The event in a webhook body, if any of `secrets` signed it recently (rotation-safe)."""
         if not signature:
             raise WebhookSignatureError("Missing Stripe-Signature header.")
+        if not signature.isascii() or not signature.isprintable():
+            raise WebhookSignatureError("The Stripe-Signature header is malformed.")
+        if _signed_in_the_future(signature):
+            # The library refuses only old timestamps; one from the future is as suspect.
+            raise WebhookSignatureError("The signature's timestamp is in the future.")
         last_error: Exception | None = None
         for secret in secrets:
             try:
@@ -298,12 +304,20 @@ class StripeGateway:
                 continue
             try:
                 event = json.loads(payload)  # the exact payload Stripe signed
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
                 raise WebhookSignatureError("The body is not JSON.") from exc
             if not isinstance(event, dict):
                 raise WebhookSignatureError("The body is not a Stripe event.")
             return event
         raise WebhookSignatureError("No webhook secret matches the signature.") from last_error
+
+
+def _signed_in_the_future(signature: str) -> bool:
+    for part in signature.split(","):
+        key, _, value = part.partition("=")
+        if key.strip() == "t" and value.strip().isdigit():
+            return int(value) > time.time() + WEBHOOK_TOLERANCE_SECONDS
+    return False
 
 
 def gateway() -> StripeGateway:

@@ -33,6 +33,12 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("billing", __name__)
 
 CHECKOUT_SESSION_ID = re.compile(r"^cs_(test|live)_[A-Za-z0-9]{10,250}$")
+# Event ids ("evt_1Nq…") and types ("invoice.paid") are short printable ASCII.
+STRIPE_ID = re.compile(r"[A-Za-z0-9_.\-]{1,120}")
+
+
+def _is_stripe_id(value: object) -> bool:
+    return isinstance(value, str) and STRIPE_ID.fullmatch(value) is not None
 
 
 def _current_customer():  # type: ignore[no-untyped-def]
@@ -122,8 +128,8 @@ def stripe_webhook() -> tuple[dict[str, object], int]:
         return {"error": str(exc)}, 400
     data = event.get("data")
     if (
-        not isinstance(event.get("id"), str)
-        or not isinstance(event.get("type"), str)
+        not _is_stripe_id(event.get("id"))
+        or not _is_stripe_id(event.get("type"))
         or not isinstance(data, dict)
         or not isinstance(data.get("object"), dict)
     ):

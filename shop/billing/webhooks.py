@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shop.billing.checkout import fulfil_checkout_session
 from shop.billing.customers import apply_customer_update
+from shop.billing.gateway import NotFoundAtProvider, gateway
 from shop.billing.invoices import record_invoice
 from shop.billing.models import EventOutcome, WebhookEvent
 from shop.billing.notifications import AfterCommit
@@ -46,8 +47,13 @@ Handler = Callable[[dict[str, Any], AfterCommit], object]
 
 
 def on_checkout_session_completed(session: dict[str, Any], after: AfterCommit) -> object:
-    _object_id(session)
-    return fulfil_checkout_session(session, after)
+    try:
+        current = gateway().retrieve_checkout_session(_object_id(session))
+    except NotFoundAtProvider as exc:
+        raise UnknownStripeObject(f"Stripe has no checkout session {session['id']}") from exc
+    if current.get("mode") != "subscription":
+        raise UnknownStripeObject(f"checkout session {session['id']} sold no subscription")
+    return fulfil_checkout_session(current, after)
 
 
 def on_subscription_changed(subscription: dict[str, Any], after: AfterCommit) -> object:

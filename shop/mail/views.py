@@ -16,6 +16,7 @@ from shop.extensions import db
 from shop.mail.models import OutboxMessage
 from shop.mail.queries import outbox_messages
 from shop.site.development import is_loopback_request
+from shop.site.params import as_id
 
 bp = Blueprint("mail", __name__, url_prefix="/dev")
 
@@ -51,9 +52,9 @@ def outbox() -> str:
     return render_template("mail/dev/outbox.html", messages=messages)
 
 
-@bp.get("/outbox/<int:message_id>")
-def message(message_id: int) -> Response:
-    email = db.get_or_404(OutboxMessage, message_id)
+@bp.get("/outbox/<raw_id>")
+def message(raw_id: str) -> Response:
+    email = db.get_or_404(OutboxMessage, as_id(raw_id) or 0)
     page = render_template("mail/dev/message.html", email=email, text_html=linkify(email.text_body))
     response = make_response(page)
     response.headers["Content-Security-Policy"] = MESSAGE_PAGE_POLICY

@@ -630,45 +630,6 @@ def signed_webhooks(secret: str) -> Iterator[tuple[str, str, bytes, dict[str, st
         yield f"signed event, {delivery} delivery", "evt_replayed", body.encode(), headers
 
 
-# -- found in the lead's area (shop/billing/*, the webhook endpoint), not fixed here -----------
-
-# Requests whose label contains a key: left out of the corpus test, and asserted as they should
-# behave by tests marked xfail (test_corpus.py), for the owner of the webhook to turn green.
-LEAD_AREA_ISSUES: dict[str, str] = {
-    "signature not-ascii": (
-        "500: a non-ASCII v1 value makes stripe's secure_compare raise TypeError "
-        "(hmac.compare_digest), which gateway.verify_event does not catch"
-    ),
-    "nested signed": (
-        "500: json.loads of a signed, deeply nested body raises RecursionError, which "
-        "gateway.verify_event does not catch (it catches ValueError)"
-    ),
-    "nested-object signed": "500: as 'nested signed', with objects",
-    "signature far-future": (
-        "a signature stamped an hour ahead is accepted (stripe only refuses old stamps), so the "
-        "300 s tolerance does not bound it; a far-future nested body then also gives the 500"
-    ),
-}
-# Signed events with odd ids: 2xx and recorded as ignored, or refused with a 4xx, never a 5xx.
-LEAD_AREA_EVENT_ISSUES: dict[str, str] = {
-    "signed event, 10 KB id": (
-        "500 on PostgreSQL: webhook_events.stripe_event_id is VARCHAR(255); the id is not "
-        "checked before the insert (StringDataRightTruncation)"
-    ),
-    "signed event, NUL id": (
-        "500 on PostgreSQL: a NUL in the event id reaches the insert (PostgreSQL refuses NUL)"
-    ),
-    "signed checkout.session.completed of an unknown object": (
-        "recorded as processed, not ignored: fulfil_checkout_session does not say that a "
-        "session Stripe does not have is nothing the shop knows"
-    ),
-}
-
-
-def lead_area_issue(label: str, issues: dict[str, str] = LEAD_AREA_ISSUES) -> str | None:
-    return next((reason for key, reason in issues.items() if key in label), None)
-
-
 # -- the whole corpus -------------------------------------------------------------------------
 
 

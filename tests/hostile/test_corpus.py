@@ -3,8 +3,6 @@
 Anonymous requests to the admin area or the account may instead be sent to its sign-in page
 (the guard's answer, before any input is read). Correctly signed Stripe events about objects
 Stripe does not have are valid by design: they are recorded once each as ignored, with a 2xx.
-Requests that show a bug in the webhook's code (not this suite's to fix) are asserted as they
-should behave in tests marked xfail, with the bug named.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -21,12 +18,9 @@ from shop.billing.models import EventOutcome, WebhookEvent
 from shop.extensions import db
 from tests.hostile.conftest import WEBHOOK_SECRET
 from tests.hostile.corpus import (
-    LEAD_AREA_EVENT_ISSUES,
-    LEAD_AREA_ISSUES,
     WEBHOOK,
     Hostile,
     build_corpus,
-    lead_area_issue,
     signed_webhooks,
     uncovered_endpoints,
 )
@@ -49,7 +43,7 @@ def _outcome(hostile: Hostile, response: Any) -> tuple[str, str | None]:
 def test_hostile_corpus_gets_clear_4xx_and_stores_nothing(app: Flask, clients, targets, capsys):  # type: ignore[no-untyped-def]
     whole = build_corpus(app, targets)
     assert not uncovered_endpoints(app, whole), "routes the corpus does not reach"
-    corpus = [hostile for hostile in whole if not lead_area_issue(hostile.label)]
+    corpus = whole
     assert len(corpus) >= 300
     before = row_counts()
 
@@ -71,28 +65,11 @@ def test_hostile_corpus_gets_clear_4xx_and_stores_nothing(app: Flask, clients, t
     assert not changed, f"rows changed (before, after): {changed}"
 
 
-@pytest.mark.parametrize("issue", sorted(LEAD_AREA_ISSUES))
-@pytest.mark.xfail(reason="a bug in the webhook's code, see LEAD_AREA_ISSUES", strict=False)
-def test_webhook_requests_known_to_fail(app: Flask, clients, targets, issue):  # type: ignore[no-untyped-def]
-    requests = [h for h in build_corpus(app, targets) if issue in h.label]
-    assert requests
-    before = row_counts()
-    failures = [
-        failure
-        for hostile in requests
-        if (failure := _outcome(hostile, hostile.send(clients[hostile.who]))[1])
-    ]
-    assert not failures, f"{LEAD_AREA_ISSUES[issue]}:\n" + "\n".join(failures)
-    assert row_counts() == before
-
-
-def _deliver_signed(client, wanted) -> tuple[set[str], Counter[str], list[str]]:  # type: ignore[no-untyped-def]
+def _deliver_signed(client) -> tuple[set[str], Counter[str], list[str]]:  # type: ignore[no-untyped-def]
     accepted: set[str] = set()
     outcomes: Counter[str] = Counter()
     failures = []
     for label, event_id, body, headers in signed_webhooks(WEBHOOK_SECRET):
-        if not wanted(label):
-            continue
         response = client.post(WEBHOOK, data=body, headers=headers, content_type="application/json")
         outcomes[str(response.status_code)] += 1
         if 200 <= response.status_code < 300:
@@ -120,28 +97,10 @@ def test_signed_events_about_unknown_objects_are_recorded_once_as_ignored(
     app: Flask, client, capsys
 ):  # type: ignore[no-untyped-def]
     before = row_counts()
-    accepted, outcomes, failures = _deliver_signed(
-        client, lambda label: not lead_area_issue(label, LEAD_AREA_EVENT_ISSUES)
-    )
+    accepted, outcomes, failures = _deliver_signed(client)
     with capsys.disabled():
         print(f"\nsigned events about unknown objects or with odd ids: {dict(outcomes)}")
     assert not failures, "\n".join(failures)
     # The replayed event: its second delivery is answered 2xx and recorded no second time.
     assert "evt_replayed" in accepted
     _recorded_once_as_ignored(accepted, before)
-
-
-@pytest.mark.parametrize("issue", sorted(LEAD_AREA_EVENT_ISSUES))
-@pytest.mark.xfail(reason="a bug in the webhook's code, see LEAD_AREA_EVENT_ISSUES", strict=False)
-def test_signed_events_known_to_fail(app: Flask, client, issue):  # type: ignore[no-untyped-def]
-    before = row_counts()
-    accepted, _, failures = _deliver_signed(client, lambda label: label == issue)
-    assert not failures, f"{LEAD_AREA_EVENT_ISSUES[issue]}: {failures}"
-    _recorded_once_as_ignored(accepted, before)
-
-
-@pytest.mark.parametrize("size", [1024 * 1024 + 1, 5 * 1024 * 1024])
-def test_webhook_bodies_over_the_limit_are_413(app: Flask, client, size):  # type: ignore[no-untyped-def]
-    response = client.post(WEBHOOK, data=b"{" + b" " * size + b"}", content_type="application/json")
-    assert response.status_code == 413
-    assert response.is_json
