@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shop.config import load_settings
+from shop.config import load_settings, trusted_hosts
 from shop.extensions import csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +26,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_settings(Path(app.instance_path)))
     if config:
         app.config.from_mapping(config)
+    if app.config["TRUSTED_HOSTS"] is None:  # any other Host header gets 400
+        app.config["TRUSTED_HOSTS"] = trusted_hosts(
+            app.config["SITE_URL"], app.config["EXTRA_TRUSTED_HOSTS"]
+        )
+    from shop.site.hosts import RefuseUntrustedHosts  # inside ProxyFix: sees X-Forwarded-Host
+
+    app.wsgi_app = RefuseUntrustedHosts(app, app.wsgi_app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXY_COUNT"]:
         hops = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
@@ -46,7 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from shop import models  # noqa: F401  (every table registered before migrate inspects them)
-    from shop.accounts.services import load_admin
+    from shop.accounts.sessions import load_admin_session
     from shop.db import render_migration_type
 
     db.init_app(app)
@@ -66,7 +73,7 @@ def _init_extensions(app: Flask) -> None:
     # "strong" would wipe an anonymous visitor's session (and CSRF token) when their IP changes,
     # as it does on phones; "basic" marks a moved admin session non-fresh instead.
     login_manager.session_protection = "basic"
-    login_manager.user_loader(load_admin)
+    login_manager.user_loader(load_admin_session)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -90,8 +97,11 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     if app.config["SHOP_ENV"] == "development":
         from shop.mail.views import bp as mail_bp  # the outbox: development only
+        from shop.site.development import refuse_remote_clients
 
         app.register_blueprint(mail_bp)
+        # Development settings (the default) serve this computer only; see the module.
+        app.before_request(refuse_remote_clients)
 
 
 def _configure_logging(app: Flask) -> None:
@@ -101,3 +111,7 @@ def _configure_logging(app: Flask) -> None:
         )
     # The stripe library logs every request at INFO; the gateway logs what matters.
     logging.getLogger("stripe").setLevel(logging.WARNING)
+    # Whatever a logger's level is turned to, no personal data or capability URL gets out.
+    from shop.logs import install_log_filters
+
+    install_log_filters()

@@ -124,6 +124,9 @@ def load_settings(instance_path: Path) -> dict[str, object]:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"SHOP_TIMEZONE must be a time zone name, got {timezone!r}") from exc
     customer_session_days = _int("CUSTOMER_SESSION_DAYS", 30)
+    admin_session_hours = _int("ADMIN_SESSION_HOURS", 8)
+    if admin_session_hours < 1:
+        raise ConfigError(f"ADMIN_SESSION_HOURS must be at least 1, got {admin_session_hours}")
     cutoff_day = _int("SHIPPING_CUTOFF_DAY", 20)
     if not 1 <= cutoff_day <= 28:
         raise ConfigError(
@@ -138,7 +141,8 @@ def load_settings(instance_path: Path) -> dict[str, object]:
         "SITE_URL": site_url,
         "SITE_NAME": _env("SITE_NAME") or "MuscleBox",
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # SQL parameters hold customers' emails and addresses: never in logs or error messages.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -165,6 +169,15 @@ def load_settings(instance_path: Path) -> dict[str, object]:
         "COMMENT_RATE_LIMIT": _env("COMMENT_RATE_LIMIT") or "5 per minute;30 per hour",
         "COMMENT_IP_RETENTION_DAYS": _int("COMMENT_IP_RETENTION_DAYS", 30),
         "ADMIN_LOGIN_RATE_LIMIT": _env("ADMIN_LOGIN_RATE_LIMIT") or "10 per minute;50 per hour",
+        # An admin is signed out this long after signing in, however busy (absolute, not sliding).
+        "ADMIN_SESSION_HOURS": admin_session_hours,
+        # This many failed sign-ins in a row for one admin email, from any address, lock it for
+        # ADMIN_LOCKOUT_MINUTES (doubling with each further lock, up to 8 times as long).
+        "ADMIN_LOCKOUT_FAILURES": max(1, _int("ADMIN_LOCKOUT_FAILURES", 5)),
+        "ADMIN_LOCKOUT_MINUTES": max(1, _int("ADMIN_LOCKOUT_MINUTES", 15)),
+        # Host names answered besides SITE_URL's (e.g. an internal name for health checks);
+        # any other Host header gets 400. Links are always built from SITE_URL.
+        "EXTRA_TRUSTED_HOSTS": _list("EXTRA_TRUSTED_HOSTS"),
         "SHOP_TIMEZONE": timezone,
         # Outgoing email: SMTP when MAIL_URL is set, else the development outbox table.
         "MAIL_URL": mail_url,
@@ -189,3 +202,17 @@ def load_settings(instance_path: Path) -> dict[str, object]:
         # A period paid on or before this day of the month (shop time) ships that month.
         "SHIPPING_CUTOFF_DAY": cutoff_day,
     }
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+
+
+def trusted_hosts(site_url: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """The Host names the shop answers: SITE_URL's, the extras, and the loopback names.
+
+    Any other Host header gets 400 (shop.site.hosts), so nothing the shop builds from a request
+    can point at someone else's site. Loopback names stay trusted even in production: a
+    container's health check asks http://127.0.0.1/, and no browser reaches another site by them.
+    """
+    hosts = [urlsplit(site_url).hostname or "", *extra, *LOOPBACK_HOSTS]
+    return list(dict.fromkeys(host.lower() for host in hosts if host))

@@ -1,6 +1,6 @@
 """Imports every model so that the metadata (and Alembic) sees the whole schema."""
 
-from shop.accounts.models import AdminUser, Customer, SignInLink
+from shop.accounts.models import AdminSignInFailures, AdminUser, Customer, SignInLink
 from shop.billing.models import CheckoutRecord, Invoice, Shipment, Subscription, WebhookEvent
 from shop.blog.models import Article, Author, Tag, article_tags
 from shop.catalog.models import Box, Plan
@@ -8,6 +8,7 @@ from shop.comments.models import Comment
 from shop.mail.models import OutboxMessage
 
 __all__ = [
+    "AdminSignInFailures",
     "AdminUser",
     "Article",
     "Author",

@@ -21,13 +21,17 @@ class AdminUser(UserMixin, TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active_admin: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column()
+    # Copied into the session at sign-in; signing out or a new password moves it on, and every
+    # session holding the old value (on any device) is over.
+    session_epoch: Mapped[int] = mapped_column(default=0)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.is_active_admin
 
     def get_id(self) -> str:
-        return f"admin:{self.id}"
+        """Flask-Login's id: the admin and their session epoch, so an ended session stays ended."""
+        return f"admin:{self.id}:{self.session_epoch}"
 
 
 class Customer(TimestampMixin, Base):
@@ -47,6 +51,8 @@ class Customer(TimestampMixin, Base):
     shipping_postal_code: Mapped[str] = mapped_column(String(20), default="")
     shipping_country: Mapped[str] = mapped_column(String(2), default="")
     last_sign_in_at: Mapped[datetime | None] = mapped_column()
+    # Copied into the session at sign-in; signing out moves it on, ending every session.
+    session_epoch: Mapped[int] = mapped_column(default=0)
 
 
 class SignInLink(Base):
@@ -62,3 +68,20 @@ class SignInLink(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
+
+
+class AdminSignInFailures(Base):
+    """Recent failed admin sign-ins for one email (known or not), across every address.
+
+    Keyed by a hash of the normalised email, so a lock looks the same whether or not the
+    account exists, and emails someone mistyped are not kept.
+    """
+
+    __tablename__ = "admin_sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    failure_count: Mapped[int] = mapped_column(default=0)
+    lock_count: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column()

@@ -5,14 +5,21 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from shop.accounts.addresses import PostalAddress, store_address
-from shop.accounts.models import AdminUser, Customer, SignInLink
+from shop.accounts.lockout import (
+    FORGET_AFTER,
+    is_forgotten,
+    lock_minutes,
+    locked_message,
+    minutes_left,
+)
+from shop.accounts.models import AdminSignInFailures, AdminUser, Customer, SignInLink
 from shop.accounts.queries import customer_by_email, recent_sign_in_link_count
 from shop.db import advisory_lock, utcnow
 from shop.extensions import db
@@ -28,6 +35,14 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
 class AccountError(ValueError):
     """An account could not be created or changed; the message says why."""
+
+
+class AdminSignInLocked(Exception):
+    """Too many failed sign-ins for this email: no password is checked until the lock ends."""
+
+    def __init__(self, minutes: int) -> None:
+        self.minutes = minutes
+        super().__init__(locked_message(minutes))
 
 
 class SignInLinkInvalid(Exception):
@@ -63,7 +78,10 @@ def set_customer_address(customer: Customer, address: PostalAddress | None) -> N
 
 
 def create_admin(email: str, password: str) -> AdminUser:
-    """Create an admin, or reset the password of an existing one. Commits."""
+    """Create an admin, or reset the password of an existing one. Commits.
+
+    A new password ends every session the admin has (on any device) and lifts a sign-in lock.
+    """
     email = normalise_email(email)
     if "@" not in email:
         raise AccountError("That is not an email address.")
@@ -71,34 +89,105 @@ def create_admin(email: str, password: str) -> AdminUser:
         raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
     admin = db.session.scalar(select(AdminUser).where(AdminUser.email == email))
     if admin is None:
-        admin = AdminUser(email=email, password_hash="")
+        admin = AdminUser(email=email, password_hash="", session_epoch=0)
         db.session.add(admin)
+    else:
+        admin.session_epoch = AdminUser.session_epoch + 1
     admin.password_hash = generate_password_hash(password, method="scrypt")
     admin.is_active_admin = True
+    db.session.execute(
+        delete(AdminSignInFailures).where(AdminSignInFailures.email_hash == _email_key(email))
+    )
     db.session.commit()
     return admin
 
 
 def authenticate_admin(email: str, password: str) -> AdminUser | None:
-    """The active admin with these credentials, or None. Records the login time and commits."""
-    admin = db.session.scalar(select(AdminUser).where(AdminUser.email == normalise_email(email)))
+    """The active admin with these credentials, or None. One transaction per attempt, committed.
+
+    A success records the login time and forgets earlier failures; a failure is counted against
+    the email, known or not (see shop.accounts.lockout). Raises AdminSignInLocked, without
+    checking the password, while the email is locked, and on the failure that locks it.
+    """
+    email = normalise_email(email)
+    key = _email_key(email)
+    now = utcnow()
+    # Workers counting failures for one email at once must not lose one (or both insert it).
+    advisory_lock(db.session, f"admin-sign-in:{key}")
+    failures = db.session.scalar(
+        select(AdminSignInFailures).where(AdminSignInFailures.email_hash == key).with_for_update()
+    )
+    if failures is not None and failures.locked_until is not None and failures.locked_until > now:
+        db.session.rollback()
+        raise AdminSignInLocked(minutes_left(failures.locked_until, now))
+    admin = db.session.scalar(select(AdminUser).where(AdminUser.email == email))
     if admin is None or not admin.is_active_admin:
         check_password_hash(_DUMMY_HASH, password)
+        admin = None
+    elif not check_password_hash(admin.password_hash, password):
+        admin = None
+    if admin is None:
+        failures = _count_failure(failures, key, now)
+        db.session.commit()
+        if failures.locked_until is not None and failures.locked_until > now:
+            raise AdminSignInLocked(minutes_left(failures.locked_until, now))
         return None
-    if not check_password_hash(admin.password_hash, password):
-        return None
-    admin.last_login_at = utcnow()
+    if failures is not None:
+        db.session.delete(failures)
+    admin.last_login_at = now
     db.session.commit()
     return admin
 
 
-def load_admin(user_id: str) -> AdminUser | None:
-    """Flask-Login's user loader: session ids look like "admin:<id>"."""
-    kind, _, raw_id = user_id.partition(":")
-    if kind != "admin" or not raw_id.isdigit():
-        return None
-    admin = db.session.get(AdminUser, int(raw_id))
-    return admin if admin is not None and admin.is_active_admin else None
+def _email_key(email: str) -> str:
+    """The lockout's key for a normalised email: a hash, so mistyped emails are not kept."""
+    return hashlib.sha256(email.encode()).hexdigest()
+
+
+def _count_failure(
+    failures: AdminSignInFailures | None, key: str, now: datetime
+) -> AdminSignInFailures:
+    """Add one failure for `key`, locking it when there are enough. Does not commit."""
+    config = current_app.config
+    if failures is None:
+        failures = AdminSignInFailures(email_hash=key, failure_count=0, lock_count=0)
+        db.session.add(failures)
+    elif is_forgotten(failures.last_failed_at, now):
+        failures.failure_count = failures.lock_count = 0
+    failures.failure_count += 1
+    failures.last_failed_at = now
+    if failures.failure_count >= config["ADMIN_LOCKOUT_FAILURES"]:
+        failures.lock_count += 1
+        failures.failure_count = 0
+        minutes = lock_minutes(failures.lock_count, config["ADMIN_LOCKOUT_MINUTES"])
+        failures.locked_until = now + timedelta(minutes=minutes)
+    # Rows of long-forgotten failures are of no further use (and someone may send many emails).
+    db.session.execute(
+        delete(AdminSignInFailures).where(
+            AdminSignInFailures.last_failed_at < now - FORGET_AFTER,
+            AdminSignInFailures.email_hash != key,
+            or_(
+                AdminSignInFailures.locked_until.is_(None),
+                AdminSignInFailures.locked_until < now,
+            ),
+        )
+    )
+    return failures
+
+
+def end_every_session(person: Customer | AdminUser) -> None:
+    """Move the person's session epoch on: every session they have, on any device, ends.
+
+    Commits. The increment happens in the database, so two sign-outs at once both count.
+    """
+    model = type(person)
+    db.session.execute(
+        update(model)
+        .where(model.id == person.id)
+        .values(session_epoch=model.session_epoch + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def hash_token(token: str) -> str:

@@ -159,6 +159,7 @@ def _link_invalid() -> tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
+    """Sign out here and on every other device."""
     end_customer_session()
     flash("You've signed out.", "success")
     return redirect(url_for("accounts.login"), code=303)

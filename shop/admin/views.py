@@ -3,7 +3,8 @@
 The shipping pages are in shipping.py, on the same blueprint.
 
 Every view of the blueprint is guarded once, in `require_admin` (before_request); only the
-sign-in page is open. Admin pages are never cached and never indexed.
+sign-in page is open. Admin pages are never cached and never indexed. Sessions (their epoch and
+ADMIN_SESSION_HOURS) are kept by shop.accounts.sessions; the lockout by shop.accounts.lockout.
 """
 
 from __future__ import annotations
@@ -16,16 +17,21 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
-from shop.accounts.services import authenticate_admin
+from shop.accounts.services import AdminSignInLocked, authenticate_admin
+from shop.accounts.sessions import (
+    ADMIN_SESSION_EXPIRED,
+    admin_session_expired,
+    end_admin_session,
+    renew_session,
+    start_admin_session,
+)
 from shop.admin.forms import (
     ACTION_LABELS,
     BulkModerateForm,
@@ -85,13 +91,21 @@ def _login_rate_limit() -> str:
 
 @bp.before_request
 def require_admin() -> Response | None:
-    """Send anyone who is not a signed-in admin to the sign-in page."""
-    if request.endpoint in OPEN_ENDPOINTS or current_user.is_authenticated:
+    """Send anyone who is not a signed-in admin to the sign-in page (saying so if their
+    session ran out)."""
+    if current_user.is_authenticated:
+        return None
+    expired = admin_session_expired()
+    if expired:
+        renew_session()  # the stale sign-in goes with the session
+        flash(ADMIN_SESSION_EXPIRED, "info")
+    if request.endpoint in OPEN_ENDPOINTS:
         return None
     next_path = None
     if request.method == "GET":
         next_path = request.full_path.rstrip("?")
-        flash("Please sign in to see that page.", "info")
+        if not expired:
+            flash("Please sign in to see that page.", "info")
     return redirect(url_for("admin.login", next=next_path), code=303)
 
 
@@ -132,29 +146,28 @@ def login() -> Response | tuple[str, int] | str:
     if request.method == "POST":
         if not form.validate():
             return render_template("admin/login.html", form=form, next_path=next_path), 400
-        admin = authenticate_admin(form.email.data or "", form.password.data or "")
+        try:
+            admin = authenticate_admin(form.email.data or "", form.password.data or "")
+        except AdminSignInLocked as exc:
+            form.password.data = ""
+            page = render_template(
+                "admin/login.html", form=form, next_path=next_path, login_error=str(exc)
+            )
+            return page, 429
         if admin is None:
             form.password.data = ""
             return render_template(
                 "admin/login.html", form=form, next_path=next_path, login_error=LOGIN_FAILED
             )
-        _renew_session()
-        login_user(admin)
+        start_admin_session(admin)
         return redirect(next_path or url_for("admin.dashboard"), code=303)
     return render_template("admin/login.html", form=form, next_path=next_path)
 
 
-def _renew_session() -> None:
-    """Start a fresh session: nothing planted or stored before signing in (or out) survives."""
-    session.clear()
-    # Flask-WTF caches the signed CSRF token in `g`; it belongs to the session just cleared.
-    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
-
-
 @bp.post("/logout")
 def logout() -> Response:
-    logout_user()
-    _renew_session()
+    """Sign out here and on every other device."""
+    end_admin_session()
     flash("You've signed out.", "success")
     return redirect(url_for("admin.login"), code=303)
 

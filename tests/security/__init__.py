@@ -1,0 +1,1 @@
+"""Security tests: revocable sessions, the lockout, development settings, hosts and logs."""
