@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
+from sqlalchemy.engine import make_url
 
 WEAK_SECRETS = {"", "dev", "secret", "changeme", "change-me", "please-change-me", "development"}
 MIN_SECRET_LENGTH = 32
@@ -48,6 +49,19 @@ def _bool(name: str, default: bool) -> bool:
 def _list(name: str, default: str = "") -> tuple[str, ...]:
     raw = os.environ.get(name, default)
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _with_connect_timeout(url: str, seconds: int) -> str:
+    """`url` with libpq's connect_timeout, unless it sets one (or `seconds` is 0).
+
+    Without it an unreachable PostgreSQL holds a request for minutes of TCP retries; with it
+    the request fails in seconds and the visitor gets the "try again in a minute" page (503).
+    """
+    parsed = make_url(url)
+    if seconds <= 0 or "connect_timeout" in parsed.query:
+        return url
+    with_timeout = parsed.update_query_dict({"connect_timeout": str(seconds)})
+    return with_timeout.render_as_string(hide_password=False)
 
 
 def _development_secret(instance_path: Path) -> str:
@@ -88,6 +102,8 @@ def load_settings(instance_path: Path) -> dict[str, object]:
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    if database_url.startswith("postgresql+psycopg://"):
+        database_url = _with_connect_timeout(database_url, _int("DATABASE_CONNECT_TIMEOUT", 5))
 
     site_url = (_env("SITE_URL") or "http://127.0.0.1:5000").rstrip("/")
     ratelimit_storage = _env("RATELIMIT_STORAGE_URI") or "memory://"

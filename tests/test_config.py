@@ -94,9 +94,25 @@ def test_production_with_strong_secret_starts(monkeypatch, tmp_path):
     settings = load_settings(tmp_path)
     assert settings["SECRET_KEY"] == STRONG
     assert settings["SESSION_COOKIE_SECURE"] is True
-    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://shop@db/shop"
+    assert (
+        settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://shop@db/shop?connect_timeout=5"
+    )
     assert settings["STRIPE_WEBHOOK_SECRET"] == ("whsec_old", "whsec_new")
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_postgres_gets_a_connect_timeout_unless_the_url_sets_one(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://shop:p%40ss@db/shop")
+    assert (
+        load_settings(tmp_path)["SQLALCHEMY_DATABASE_URI"]
+        == "postgresql+psycopg://shop:p%40ss@db/shop?connect_timeout=5"
+    )
+    monkeypatch.setenv("DATABASE_CONNECT_TIMEOUT", "2")
+    assert load_settings(tmp_path)["SQLALCHEMY_DATABASE_URI"].endswith("?connect_timeout=2")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://shop@db/shop?connect_timeout=9")
+    assert load_settings(tmp_path)["SQLALCHEMY_DATABASE_URI"].endswith("?connect_timeout=9")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///shop.sqlite3")
+    assert load_settings(tmp_path)["SQLALCHEMY_DATABASE_URI"] == "sqlite:///shop.sqlite3"
 
 
 def test_development_generates_a_secret_once_and_keeps_it(tmp_path):

@@ -14,6 +14,7 @@ from shop.catalog.queries import active_boxes
 from shop.dates import long_date, month_label, ordinal, shop_timezone, short_date
 from shop.db import utcnow
 from shop.extensions import db, limiter
+from shop.site.errors import RETRY_AFTER_SECONDS, note_database_unavailable
 from shop.urls import absolute_url
 
 bp = Blueprint("site", __name__)
@@ -43,15 +44,17 @@ def home() -> str:
 
 @bp.get("/healthz")
 @limiter.exempt
-def healthz() -> tuple[Response, int]:
-    """200 when the database answers, 503 when it does not."""
+def healthz() -> Response:
+    """200 when the database answers `SELECT 1`; 503 with Retry-After (one log line) when not."""
     try:
         db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
-        current_app.logger.exception("health check: database unavailable")
-        return jsonify(status="error", database="unavailable"), 503
-    return jsonify(status="ok", database="ok"), 200
+    except SQLAlchemyError as exc:
+        note_database_unavailable(exc)
+        response = jsonify(status="error", database="unavailable")
+        response.status_code = 503
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return jsonify(status="ok", database="ok")
 
 
 @bp.before_app_request
