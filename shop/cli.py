@@ -151,7 +151,10 @@ def worker_command(threads: int | None) -> None:
     if threads is None:
         on_sqlite = current_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
         threads = 1 if on_sqlite else 4
+    from shop.jobs import prepare_storage
+
     queue = current_app.extensions["huey"]
+    prepare_storage(queue)
     click.echo(f"worker: {threads} thread(s) on {type(queue).__name__}")
     # An idle worker looks for work at least every 2 s (Redis and PostgreSQL wake it at once).
     queue.create_consumer(

@@ -19,6 +19,15 @@ from sqlalchemy.engine import make_url
 
 WEAK_SECRETS = {"", "dev", "secret", "changeme", "change-me", "please-change-me", "development"}
 MIN_SECRET_LENGTH = 32
+JOB_QUEUE_SCHEMES = {
+    "sqlite",
+    "redis",
+    "rediss",
+    "postgresql",
+    "postgresql+psycopg",
+    "postgres",
+    "immediate",
+}
 
 
 class ConfigError(RuntimeError):
@@ -134,6 +143,14 @@ def load_settings(instance_path: Path) -> dict[str, object]:
         raise ConfigError(
             "MAIL_URL is required in production: customers sign in and hear about payments by email."
         )
+    job_queue_url = _env("JOB_QUEUE_URL") or f"sqlite:///{instance_path / 'jobs.sqlite3'}"
+    if urlsplit(job_queue_url).scheme not in JOB_QUEUE_SCHEMES:
+        raise ConfigError(
+            "JOB_QUEUE_URL must look like sqlite:///path/jobs.sqlite3, redis://127.0.0.1:6379/1 "
+            f"or postgresql://user@host/db, got {urlsplit(job_queue_url).scheme!r}"
+        )
+    if production and urlsplit(job_queue_url).scheme == "immediate":
+        raise ConfigError("JOB_QUEUE_URL=immediate:// runs jobs inside requests: tests only.")
     timezone = _env("SHOP_TIMEZONE") or "Australia/Sydney"
     try:
         ZoneInfo(timezone)
@@ -212,7 +229,21 @@ def load_settings(instance_path: Path) -> dict[str, object]:
         "STRIPE_SECRET_KEY": stripe_key,
         "STRIPE_WEBHOOK_SECRET": _list("STRIPE_WEBHOOK_SECRET"),
         "STRIPE_API_BASE": stripe_api_base,
+        # Jobs wait this long for Stripe (and retry twice); a page, with a customer waiting,
+        # waits STRIPE_PAGE_TIMEOUT_SECONDS and does not retry.
         "STRIPE_TIMEOUT_SECONDS": _int("STRIPE_TIMEOUT_SECONDS", 8),
+        "STRIPE_PAGE_TIMEOUT_SECONDS": _int("STRIPE_PAGE_TIMEOUT_SECONDS", 4),
+        # The job queue (see shop/jobs.py): sqlite:///path, redis://..., postgresql://...
+        "JOB_QUEUE_URL": job_queue_url,
+        # How long a job waits for a subscription's lock before it retries later; a page
+        # waits PAGE_LOCK_TIMEOUT_SECONDS, then says "try again in a moment".
+        "LOCK_TIMEOUT_SECONDS": _int("LOCK_TIMEOUT_SECONDS", 10),
+        # A job still not done this long after it was due is taken to be lost, and the sweep
+        # (every minute, or `flask --app shop sweep-jobs`) enqueues it again.
+        "JOB_LOST_AFTER_SECONDS": _int("JOB_LOST_AFTER_SECONDS", 120),
+        # A failed job waits this long before its first retry, then twice as long each time.
+        "JOB_RETRY_SECONDS": _int("JOB_RETRY_SECONDS", 30),
+        "PAGE_LOCK_TIMEOUT_SECONDS": _int("PAGE_LOCK_TIMEOUT_SECONDS", 3),
         # ISO country codes Stripe Checkout collects shipping addresses for.
         "SHIPPING_COUNTRIES": tuple(c.upper() for c in _list("SHIPPING_COUNTRIES", "AU")),
         # A period paid on or before this day of the month (shop time) ships that month.

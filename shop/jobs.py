@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import huey
 from flask import Flask, current_app, g
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from shop.db import utcnow
 
@@ -117,6 +118,17 @@ def enqueue(name: str, *args: Any, delay: timedelta | None = None) -> bool:
     return True
 
 
+def prepare_storage(queue_huey: huey.Huey) -> None:
+    """Create the queue's tables if its storage has any (PostgreSQL). Two workers starting at
+    once may race: the loser finds them made."""
+    if isinstance(queue_huey, huey.PostgresHuey):
+        try:
+            queue_huey.storage.initialize_schema()
+        except Exception:
+            logger.info("the queue's tables were being made by another worker; trying again")
+            queue_huey.storage.initialize_schema()
+
+
 def sweep() -> int:
     """Enqueue again every row whose job is overdue. Returns how many; run every minute."""
     return sum(function() for function in _SWEEPS)
@@ -126,7 +138,17 @@ def _in_app_context(app: Flask, function: JobFunction) -> JobFunction:
     def in_context(*args: Any) -> object:
         with app.app_context():
             g.in_job = True
-            return function(*args)
+            try:
+                return function(*args)
+            except (OperationalError, InterfaceError) as exc:
+                # The database is down: nothing was recorded, the row is still due, and the
+                # sweep takes it up once the database is back. One line, not a traceback.
+                logger.warning(
+                    "job %s: database unavailable (%s); it will run again",
+                    function.__name__,
+                    type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__,
+                )
+                return None
 
     def run(*args: Any) -> object:
         # A fresh context, as in a worker, even when an immediate job runs inside a request:
@@ -150,6 +172,9 @@ def _huey(url: str, instance_path: Path) -> huey.Huey:
         return huey.SqliteHuey(filename=path, **options)
     if scheme in {"redis", "rediss"}:
         return huey.RedisHuey(url=url, **options)
-    if scheme in {"postgresql", "postgres"}:
-        return huey.PostgresHuey(dsn=url, **options)
+    if scheme in {"postgresql", "postgresql+psycopg", "postgres"}:
+        # Its tables are made by the worker (`prepare_storage`): web workers booting together
+        # would race to create them.
+        dsn = "postgresql://" + url.split("://", 1)[1]
+        return huey.PostgresHuey(dsn=dsn, create_tables=False, **options)
     raise ValueError(f"JOB_QUEUE_URL has an unknown scheme: {scheme!r}")
