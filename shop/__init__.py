@@ -40,6 +40,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
+    from shop.jobs import init_jobs
+
+    init_jobs(app)
+
     from shop.site.errors import register_error_handlers
 
     register_error_handlers(app)

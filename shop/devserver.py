@@ -62,7 +62,7 @@ def start_emulator(host: str, port: int, shop_url: str, state_path: Path) -> str
 
 def start_worker() -> subprocess.Popen[bytes]:
     """The job worker, in a child process with this process's settings; stopped at exit."""
-    worker = subprocess.Popen(  # noqa: S603 (our own interpreter and command)
+    worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "shop", "worker"], env=os.environ.copy()
     )
 

@@ -5,7 +5,7 @@ from shop.billing.models import CheckoutRecord, Invoice, Shipment, Subscription,
 from shop.blog.models import Article, Author, Tag, article_tags
 from shop.catalog.models import Box, Plan
 from shop.comments.models import Comment
-from shop.mail.models import OutboxMessage
+from shop.mail.models import OutboxMessage, QueuedEmail
 
 __all__ = [
     "AdminSignInFailures",
@@ -19,6 +19,7 @@ __all__ = [
     "Invoice",
     "OutboxMessage",
     "Plan",
+    "QueuedEmail",
     "Shipment",
     "SignInLink",
     "Subscription",

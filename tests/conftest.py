@@ -35,6 +35,8 @@ TEST_SETTINGS = {
     "SITE_URL": "http://shop.test",
     "SERVER_NAME": None,
     "RATELIMIT_STORAGE_URI": "memory://",
+    # Jobs run in-process the moment they are queued; retries wait for run_delayed_jobs().
+    "JOB_QUEUE_URL": "immediate://",
     # Individual tests switch these rules back on to test them.
     "COMMENT_MIN_SECONDS": 0,
     "COMMENT_FLOOD_SECONDS": 0,

@@ -23,7 +23,8 @@ from shop.accounts.models import AdminSignInFailures, AdminUser, Customer, SignI
 from shop.accounts.queries import customer_by_email, recent_sign_in_link_count
 from shop.db import advisory_lock, utcnow
 from shop.extensions import db
-from shop.mail import send_email_after_response
+from shop.mail.models import QueuedEmail
+from shop.mail.queue import Composed, composer, enqueue_emails, queue_email
 from shop.urls import absolute_url
 
 logger = logging.getLogger(__name__)
@@ -196,11 +197,13 @@ def hash_token(token: str) -> str:
 
 
 def request_sign_in_link(email: str) -> bool:
-    """Email a sign-in link if `email` belongs to a customer. Commits the link, then sends.
+    """Queue a sign-in link email if `email` belongs to a customer. Commits.
 
-    Returns True when a link is on its way (it is sent after the response). Callers must not tell the visitor: the answer would
-    reveal who is a customer. Quietly sends nothing beyond SIGN_IN_LINKS_PER_EMAIL links per
-    SIGN_IN_LINK_MINUTES for one customer.
+    Returns True when a link is on its way. Callers must not tell the visitor: the answer would
+    reveal who is a customer (and the page takes as long either way: it only queues). Quietly
+    sends nothing beyond SIGN_IN_LINKS_PER_EMAIL links per SIGN_IN_LINK_MINUTES for one customer.
+    The link itself is made when the email is sent (`compose_sign_in_link`), so no usable token
+    waits in the database or the queue.
     """
     customer = db.session.scalar(customer_by_email(normalise_email(email)))
     if customer is None:
@@ -220,25 +223,42 @@ def request_sign_in_link(email: str) -> bool:
             SignInLink.expires_at < now - timedelta(days=1),
         )
     )
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        SignInLink(
-            customer_id=customer.id,
-            token_hash=hash_token(token),
-            created_at=now,
-            expires_at=now + timedelta(minutes=minutes),
-        )
+    link = SignInLink(
+        customer_id=customer.id, created_at=now, expires_at=now + timedelta(minutes=minutes)
     )
+    db.session.add(link)
+    db.session.flush()
+    queued = queue_email(customer.id, "sign_in_link", f"sign_in_link:{link.id}", link_id=link.id)
     db.session.commit()
-    # After the response: how long SMTP takes must not tell who is a customer.
-    send_email_after_response(
-        customer.email,
-        "sign_in_link",
-        customer=customer,
-        link=absolute_url("accounts.confirm_sign_in", token=token),
-        minutes=minutes,
-    )
+    enqueue_emails([queued])
     return True
+
+
+@composer("sign_in_link")
+def compose_sign_in_link(email: QueuedEmail) -> Composed | None:
+    """The sign-in email, with a link made now: it works for SIGN_IN_LINK_MINUTES from sending.
+
+    Dropped when the link was used or is older than a day (nobody waits that long to sign in).
+    """
+    link = db.session.get(SignInLink, email.context.get("link_id", 0))
+    customer = db.session.get(Customer, email.customer_id)
+    now = utcnow()
+    if link is None or customer is None or link.used_at is not None:
+        return None
+    if link.created_at < now - timedelta(days=1):
+        return None
+    minutes = current_app.config["SIGN_IN_LINK_MINUTES"]
+    token = secrets.token_urlsafe(32)
+    link.token_hash = hash_token(token)
+    link.expires_at = now + timedelta(minutes=minutes)
+    return Composed(
+        to=customer.email,
+        context={
+            "customer": customer,
+            "link": absolute_url("accounts.confirm_sign_in", token=token),
+            "minutes": minutes,
+        },
+    )
 
 
 def redeem_sign_in_link(token: str) -> Customer:

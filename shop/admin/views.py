@@ -342,4 +342,4 @@ def _reply_display_name() -> str:
 
 
 # The shipping pages register their routes on `bp` (see shop/admin/shipping.py).
-from shop.admin import shipping  # noqa: E402, F401
+from shop.admin import jobs, shipping  # noqa: E402, F401

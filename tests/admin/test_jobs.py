@@ -48,9 +48,7 @@ def test_failed_events_are_listed_with_their_error_and_counted_in_the_admin_bar(
 def test_process_again_queues_a_failed_event_and_applies_it(admin_client):
     record = make_event(EventOutcome.FAILED, error="boom")
     token = csrf_token(admin_client, "/admin/events")
-    response = admin_client.post(
-        f"/admin/events/{record.id}/process", data={"csrf_token": token}
-    )
+    response = admin_client.post(f"/admin/events/{record.id}/process", data={"csrf_token": token})
     assert response.status_code == 303
     again = db.session.get(WebhookEvent, record.id)
     # Applied at once (tests run jobs in-process): Stripe has no such customer, so ignored.
