@@ -157,9 +157,7 @@ def worker_command(threads: int | None) -> None:
     prepare_storage(queue)
     click.echo(f"worker: {threads} thread(s) on {type(queue).__name__}")
     # An idle worker looks for work at least every 2 s (Redis and PostgreSQL wake it at once).
-    queue.create_consumer(
-        workers=threads, worker_type="thread", periodic=True, max_delay=2.0
-    ).run()
+    queue.create_consumer(workers=threads, worker_type="thread", periodic=True, max_delay=2.0).run()
 
 
 @click.command("sweep-jobs")

@@ -41,7 +41,9 @@ class QueuedEmail(Base):
     """
 
     __tablename__ = "queued_emails"
-    __table_args__ = (Index("ix_queued_emails_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_queued_emails_status_next_attempt_at", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
@@ -49,7 +51,9 @@ class QueuedEmail(Base):
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
     message_id: Mapped[str] = mapped_column(String(255))
-    status: Mapped[EmailStatus] = mapped_column(enum_column(EmailStatus), default=EmailStatus.PENDING)
+    status: Mapped[EmailStatus] = mapped_column(
+        enum_column(EmailStatus), default=EmailStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
