@@ -17,7 +17,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import sys
 import threading
 import time
 from collections import Counter
@@ -50,21 +52,52 @@ from tests.faults.servers import (
     TEST_SECRET_KEY,
     TEST_WEBHOOK_SECRET,
     BackgroundProcess,
+    ShopServer,
     prepare_database,
     shop_env,
 )
 from tests.faults.smtp import SmtpServer
 
-JOB_QUEUE_URL = "redis://127.0.0.1:6379/7"
-RATE_LIMITS_URL = "redis://127.0.0.1:6379/8"
+# Redis databases of their own (the queue's name is fixed, so two runs on one database would
+# take each other's jobs); STORM_JOB_QUEUE_URL / STORM_RATE_LIMITS_URL move them.
+JOB_QUEUE_URL = os.environ.get("STORM_JOB_QUEUE_URL") or "redis://127.0.0.1:6379/7"
+RATE_LIMITS_URL = os.environ.get("STORM_RATE_LIMITS_URL") or "redis://127.0.0.1:6379/8"
 JOB_THREADS = 4
+# A child started through this dies with the test process (prctl PR_SET_PDEATHSIG = SIGKILL,
+# kept across exec): a test killed by a timeout leaves no job worker behind to take the jobs
+# of the next run from the shared Redis database.
+DIE_WITH_PARENT = [
+    sys.executable,
+    "-c",
+    "import ctypes, os, signal, sys; "
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL); "
+    "os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
+class RedisInUse(RuntimeError):
+    """Another process works on the Redis database these tests need to themselves."""
 
 
 def flush_redis(url: str) -> None:
+    """Empty the Redis database at `url`; RedisInUse when anyone else is connected to it (a job
+    worker of another run would take this run's jobs, and nothing here could converge)."""
     import redis
 
     client = redis.Redis.from_url(url)
     try:
+        me = client.client_id()
+        db_number = client.connection_pool.connection_kwargs.get("db", 0)
+        others = [
+            c for c in client.client_list() if int(c["db"]) == db_number and int(c["id"]) != me
+        ]
+        if others:
+            seen = ", ".join(f"{c['addr']} (age {c['age']}s, {c['cmd']})" for c in others[:5])
+            raise RedisInUse(
+                f"Redis db {db_number} is in use by {len(others)} other client(s): {seen}. "
+                "Another run (or a job worker it left behind) shares it; stop it, or point "
+                "STORM_JOB_QUEUE_URL / STORM_RATE_LIMITS_URL at free databases."
+            )
         client.flushdb()
     finally:
         client.close()
@@ -123,8 +156,16 @@ def prepare_shop(database_url: str, running: RunningEmulator) -> tuple[Flask, di
 def job_worker(env: dict[str, str], log: Path, threads: int = JOB_THREADS) -> BackgroundProcess:
     """`flask --app shop worker --threads N` (not started)."""
     return BackgroundProcess(
-        [FLASK, "--app", "shop", "worker", "--threads", str(threads)], env, log
+        [*DIE_WITH_PARENT, FLASK, "--app", "shop", "worker", "--threads", str(threads)], env, log
     )
+
+
+class StormShopServer(ShopServer):
+    """`ShopServer` whose gunicorn dies with the test process (see DIE_WITH_PARENT)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.argv = [*DIE_WITH_PARENT, *self.argv]
 
 
 def sweep_jobs(env: dict[str, str], timeout: float = 30) -> str:

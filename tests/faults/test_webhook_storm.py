@@ -14,12 +14,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from shop.billing.reconcile import reconcile_subscriptions
+from shop.extensions import db
 from shop.stripe_emulator.testing import RunningEmulator
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
-from tests.faults.servers import TEST_WEBHOOK_SECRET, ShopServer
+from tests.faults.servers import TEST_WEBHOOK_SECRET
 from tests.faults.smtp import SmtpServer
 from tests.faults.storm import (
     DeliveryReport,
+    StormShopServer,
     check_convergence,
     deliver,
     deliveries,
@@ -57,7 +60,7 @@ def test_a_year_of_events_shuffled_and_duplicated_converges_on_stripe(running, t
     with SmtpServer() as smtp:
         env = storm_env(database_url, running, smtp)
         workers = [job_worker(env, tmp_path / f"worker-{n}.log") for n in range(JOB_WORKERS)]
-        with ShopServer(env, workers=WEB_WORKERS, log_path=tmp_path / "gunicorn.log") as shop:
+        with StormShopServer(env, workers=WEB_WORKERS, log_path=tmp_path / "gunicorn.log") as shop:
 
             def storm(events: list[tuple[str, str]]) -> None:
                 """Deliver a batch (+20% duplicates, shuffled, 8 senders) and wait it out."""
@@ -104,6 +107,10 @@ def test_a_year_of_events_shuffled_and_duplicated_converges_on_stripe(running, t
         result = check_convergence(
             app, running.emulator, sent_ids, messages, subscription_ids=history.subscription_ids
         )
+        with app.app_context():
+            # The shop's own repair finds nothing to repair either.
+            repairs = [d for d in reconcile_subscriptions() if d.field != "skipped"]
+            db.session.remove()
     print(f"\nhistory: {history.summary()}, made in {made:.1f}s")
     assert len(history.subscription_ids) >= 100 and len(history.events) > 1000
     for wanted in ("invoice.payment_failed", "customer.subscription.deleted", "invoice.voided"):
@@ -129,5 +136,7 @@ def test_a_year_of_events_shuffled_and_duplicated_converges_on_stripe(running, t
         "test_calendar_order.py)"
     )
     print("facts:", dict(sorted(result.facts.items())))
+    print(f"reconcile afterwards: {len(repairs)} repairs")
     assert result.facts["emails sent"] > 0
+    assert repairs == [], repairs[:10]
     assert not result.lost and not result.twice and not result.differ, result.problems()

@@ -21,10 +21,10 @@ from shop.stripe_emulator.testing import RunningEmulator
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
 from tests.faults.proxy import FaultProxy
 from tests.faults.servers import TEST_WEBHOOK_SECRET as SECRET
-from tests.faults.servers import ShopServer
 from tests.faults.smtp import SmtpServer
 from tests.faults.storm import (
     DeliveryReport,
+    StormShopServer,
     check_convergence,
     deliver,
     deliveries,
@@ -77,7 +77,7 @@ def test_a_job_worker_killed_mid_job_loses_nothing(running, tmp_path):
             STRIPE_API_BASE=f"http://127.0.0.1:{stripe.port}",
             JOB_LOST_AFTER_SECONDS=str(LOST_AFTER_SECONDS),
         )
-        with ShopServer(env, workers=2, log_path=tmp_path / "gunicorn.log") as shop:
+        with StormShopServer(env, workers=2, log_path=tmp_path / "gunicorn.log") as shop:
             url = shop.url("/webhooks/stripe")
 
             def as_it_happens(events: list[tuple[str, str]]) -> None:
@@ -195,7 +195,7 @@ def test_a_web_worker_killed_mid_request_loses_nothing(running, tmp_path):
 
     with SmtpServer() as smtp:
         env = storm_env(TEST_DATABASE_URL, running, smtp)
-        with ShopServer(env, workers=2, log_path=tmp_path / "gunicorn.log") as shop:
+        with StormShopServer(env, workers=2, log_path=tmp_path / "gunicorn.log") as shop:
             worker = job_worker(env, tmp_path / "worker.log", JOB_THREADS).start()
 
             def as_it_happens(events: list[tuple[str, str]]) -> None:
