@@ -2,9 +2,11 @@
 
 An invoice is applied as Stripe has it now (fetched afresh under its subscription's lock), so a
 late "payment failed" can never undo a payment. A paid invoice that bills a whole period grants
-its plan's boxes once, ever (`calendar.grant_boxes`); a proration or a voided (skipped) invoice
-grants none. A failed one emails the customer once per invoice, never for a subscription that
-has ended.
+its plan's boxes once, ever (`calendar.grant_boxes`), after those of the invoices paid before it
+(granted first if their events have not been applied yet), so the calendar follows the order the
+periods were paid in, not the order their events arrive in; a proration or a voided (skipped)
+invoice grants none. A failed one emails the customer once per invoice, never for a subscription
+that has ended.
 """
 
 from __future__ import annotations
@@ -79,6 +81,31 @@ def apply_paid_invoice(
     return invoice, grant_boxes(invoice, subscription, plan)
 
 
+def grant_earlier_paid_periods(data: dict[str, Any], subscription: Subscription) -> None:
+    """Grant the boxes of the subscription's invoices paid before this one that have none yet
+    (their events late, failed for now, or still on the way), oldest first. Does not commit.
+
+    Boxes follow on from the subscription's last box, so without this a period whose event is
+    applied after a later period's would ship after it, months late, leaving a gap in its place.
+    """
+    paid_at = _paid_at(data)
+    earlier = [
+        invoice
+        for invoice in gateway().paid_invoices(subscription.stripe_subscription_id)
+        if invoice["id"] != data["id"]
+        and _paid_at(invoice) <= paid_at
+        and period_line(invoice) is not None
+    ]
+    for invoice in sorted(earlier, key=_paid_at):
+        if not invoice_has_boxes(invoice["id"]):
+            apply_paid_invoice(invoice, subscription)
+
+
+def _paid_at(invoice: dict[str, Any]) -> tuple[int, int]:
+    paid_at = (invoice.get("status_transitions") or {}).get("paid_at") or invoice.get("created")
+    return int(paid_at or 0), int(invoice.get("created") or 0)
+
+
 def record_invoice(invoice_snapshot: dict[str, Any], after: AfterCommit) -> Invoice:
     """invoice.paid / invoice.payment_failed / invoice.voided: apply the invoice as Stripe has it
     now. Does not commit. Raises UnknownStripeObject for an invoice that is not a subscription's
@@ -91,6 +118,8 @@ def record_invoice(invoice_snapshot: dict[str, Any], after: AfterCommit) -> Invo
         data = gateway().retrieve_invoice(invoice_snapshot["id"])
     except NotFoundAtProvider as exc:
         raise UnknownStripeObject(f"Stripe has no invoice {invoice_snapshot['id']}") from exc
+    if data.get("status") == "paid":
+        grant_earlier_paid_periods(data, subscription)
     invoice, _granted = apply_paid_invoice(data, subscription)
     if (
         invoice.status == "open"

@@ -363,13 +363,13 @@ class Convergence:
     lost: list[str] = field(default_factory=list)
     twice: list[str] = field(default_factory=list)
     differ: list[str] = field(default_factory=list)  # neither lost nor doubled, but not Stripe's
-    # Boxes granted, but in other months than paying the invoices in order gives (see
-    # tests/faults/test_calendar_order.py: the calendar depends on the order events are applied).
+    # Boxes granted, but in other months than the invoices give when applied in the order they
+    # were paid (tests/faults/test_calendar_order.py).
     misordered: list[str] = field(default_factory=list)
     facts: Counter[str] = field(default_factory=Counter)
 
     def problems(self) -> str:
-        return "\n".join([*self.lost, *self.twice, *self.differ][:60])
+        return "\n".join([*self.lost, *self.twice, *self.differ, *self.misordered][:60])
 
 
 def _when(value: int | None) -> datetime | None:

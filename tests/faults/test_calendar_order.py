@@ -1,13 +1,13 @@
-"""Found by the webhook storm: a subscription's box calendar depends on the order its
-`invoice.paid` events are applied.
+"""Found by the webhook storm: a subscription's box calendar followed the order its
+`invoice.paid` events were applied in, not the order its periods were paid in.
 
-`calendar.grant_boxes` places a newly paid period after the subscription's *latest* box
-(`max(ship_month)`), whatever was paid when. So when a later period's invoice is applied before an
-earlier one's — Stripe does not promise order; an event that failed for good and is processed
-again by an admin after the next renewal; a backlog after an outage — the earlier period's boxes
-go after the later period's, months late (a year late for a 12-month term), and the customer's
-calendar has a gap where that period was. Reconcile does not repair it: it only grants what is
-missing. Applying the same invoices oldest first gives the calendar the business rule describes.
+`calendar.grant_boxes` places a newly paid period after the subscription's latest box. So when a
+later period's invoice was applied before an earlier one's — Stripe does not promise order; an
+event that failed for good and is processed again by an admin after the next renewal; a backlog
+after an outage — the earlier period's boxes went after the later period's, months late (a year
+for a 12-month term), leaving a gap where that period was; reconcile, which only grants what is
+missing, did not repair it. Now a paid invoice first grants the boxes of the invoices paid before
+it (`invoices.grant_earlier_paid_periods`).
 
 The smallest case: one monthly subscription, two paid invoices, delivered newest first.
 """
@@ -110,11 +110,6 @@ def test_invoices_paid_in_order_ship_in_consecutive_months(app, client, stripe_e
     assert shop_months(sub_id) == in_paid_order(events)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: grant_boxes follows the latest box, not the invoices paid before this one, so "
-    "an older invoice.paid applied after a newer one ships its box after the newer one's",
-)
 def test_invoices_applied_newest_first_still_ship_in_the_months_they_paid_for(
     app, client, stripe_emulator
 ):

@@ -155,6 +155,7 @@ def test_a_job_worker_killed_mid_job_loses_nothing(running, tmp_path):
     print("facts:", dict(sorted(result.facts.items())))
     assert lost_jobs, "no job was lost with the worker: the sweep was not needed"
     assert not result.lost and not result.twice and not result.differ, result.problems()
+    assert not result.misordered, result.problems()
 
 
 def applied_ids(app) -> set[str]:  # type: ignore[no-untyped-def]
@@ -256,3 +257,4 @@ def test_a_web_worker_killed_mid_request_loses_nothing(running, tmp_path):
     assert not report.gave_up, report.gave_up[:5]
     assert failed > 0, "no request was cut short: the kill did not land mid-request"
     assert not result.lost and not result.twice and not result.differ, result.problems()
+    assert not result.misordered, result.problems()
