@@ -118,6 +118,15 @@ def enqueue(name: str, *args: Any, delay: timedelta | None = None) -> bool:
     return True
 
 
+def requeue(name: str, ids: list[int], what: str) -> int:
+    """The sweep's second half: enqueue `name` again for each overdue row. Returns how many."""
+    for row_id in ids:
+        enqueue(name, row_id)
+    if ids:
+        logger.warning("sweep: %s %s were overdue and are queued again", len(ids), what)
+    return len(ids)
+
+
 def prepare_storage(queue_huey: huey.Huey) -> None:
     """Create the queue's tables if its storage has any (PostgreSQL). Two workers starting at
     once may race: the loser finds them made."""

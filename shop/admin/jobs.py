@@ -15,12 +15,13 @@ An unknown id is a 404; an event or email in another state is left alone and the
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from shop.admin.views import bp
 from shop.billing.models import EventOutcome, WebhookEvent
@@ -52,24 +53,11 @@ def failed_work_counts() -> dict[str, object]:
 
 @bp.get("/events")
 def events() -> str:
-    outcome = _choice(EventOutcome, EventOutcome.FAILED)
-    query = (
-        select(WebhookEvent)
-        .where(WebhookEvent.outcome == outcome)
-        .order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc())
-    )
-    counts = dict(
-        db.session.execute(
-            select(WebhookEvent.outcome, func.count()).group_by(WebhookEvent.outcome)
-        ).all()
-    )
-    return render_template(
-        "admin/events.html",
-        status=outcome,
-        labels={member: member.value.capitalize() for member in EventOutcome},
-        counts={member: counts.get(member, 0) for member in EventOutcome},
-        page_url=lambda n: url_for("admin.events", status=outcome.value, page=n),
-        page=db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=True),
+    return _work_page(
+        "admin.events",
+        WebhookEvent.outcome,
+        WebhookEvent.received_at,
+        _choice(EventOutcome, EventOutcome.FAILED),
         max_attempts=EVENT_MAX_ATTEMPTS,
     )
 
@@ -92,24 +80,11 @@ def process_event(raw_id: str) -> Response:
 
 @bp.get("/emails")
 def emails() -> str:
-    status = _choice(EmailStatus, EmailStatus.FAILED)
-    query = (
-        select(QueuedEmail)
-        .where(QueuedEmail.status == status)
-        .order_by(QueuedEmail.created_at.desc(), QueuedEmail.id.desc())
-    )
-    counts = dict(
-        db.session.execute(
-            select(QueuedEmail.status, func.count()).group_by(QueuedEmail.status)
-        ).all()
-    )
-    return render_template(
-        "admin/emails.html",
-        status=status,
-        labels={member: member.value.capitalize() for member in EmailStatus},
-        counts={member: counts.get(member, 0) for member in EmailStatus},
-        page_url=lambda n: url_for("admin.emails", status=status.value, page=n),
-        page=db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=True),
+    return _work_page(
+        "admin.emails",
+        QueuedEmail.status,
+        QueuedEmail.created_at,
+        _choice(EmailStatus, EmailStatus.FAILED),
         max_attempts=EMAIL_MAX_ATTEMPTS,
     )
 
@@ -124,6 +99,34 @@ def send_email_again(raw_id: str) -> Response:
     else:
         flash(f"Email {email.id} is {email.status.value}: nothing to do.", "info")
     return redirect(url_for("admin.emails", status=EmailStatus.FAILED.value), code=303)
+
+
+def _work_page(
+    endpoint: str,
+    status_column: InstrumentedAttribute[Any],
+    newest_column: InstrumentedAttribute[Any],
+    status: EventOutcome | EmailStatus,
+    *,
+    max_attempts: int,
+) -> str:
+    """One tab of events or emails, newest first, with every tab's count."""
+    model = status_column.class_
+    query = (
+        select(model).where(status_column == status).order_by(newest_column.desc(), model.id.desc())
+    )
+    counts = dict(
+        db.session.execute(select(status_column, func.count()).group_by(status_column)).all()
+    )
+    members = list(type(status))
+    return render_template(
+        f"admin/{endpoint.removeprefix('admin.')}.html",
+        status=status,
+        labels={member: member.value.capitalize() for member in members},
+        counts={member: counts.get(member, 0) for member in members},
+        page_url=lambda n: url_for(endpoint, status=status.value, page=n),
+        page=db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=True),
+        max_attempts=max_attempts,
+    )
 
 
 Choice = TypeVar("Choice", EventOutcome, EmailStatus)

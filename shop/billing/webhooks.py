@@ -39,7 +39,7 @@ from shop.billing.stripe_data import UnknownStripeObject, timestamp
 from shop.billing.subscriptions import sync_subscription
 from shop.db import lock_timeout, utcnow
 from shop.extensions import db
-from shop.jobs import due_by, enqueue, job, lost_after, retry_delay, sweep_with
+from shop.jobs import due_by, enqueue, job, lost_after, requeue, retry_delay, sweep_with
 
 logger = logging.getLogger(__name__)
 
@@ -180,11 +180,7 @@ def sweep_events() -> int:
         )
     ).all()
     db.session.rollback()
-    for record_id in overdue:
-        enqueue(APPLY_JOB, record_id)
-    if overdue:
-        logger.warning("sweep: %s webhook events were overdue and are queued again", len(overdue))
-    return len(overdue)
+    return requeue(APPLY_JOB, list(overdue), "webhook events")
 
 
 def _claim(record_id: int) -> WebhookEvent | None:

@@ -30,7 +30,7 @@ from sqlalchemy import and_, or_, select, update
 
 from shop.db import utcnow
 from shop.extensions import db
-from shop.jobs import due_by, enqueue, job, lost_after, retry_delay, sweep_with
+from shop.jobs import due_by, enqueue, job, lost_after, requeue, retry_delay, sweep_with
 from shop.mail.models import EmailStatus, QueuedEmail
 from shop.mail.services import MailNotSent, deliver_rendered, render_email
 
@@ -210,8 +210,4 @@ def sweep_emails() -> int:
         )
     ).all()
     db.session.rollback()
-    for email_id in overdue:
-        enqueue(SEND_JOB, email_id)
-    if overdue:
-        logger.warning("sweep: %s emails were overdue and are queued again", len(overdue))
-    return len(overdue)
+    return requeue(SEND_JOB, list(overdue), "emails")

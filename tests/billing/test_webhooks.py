@@ -56,6 +56,18 @@ def event(
     }
 
 
+def break_paid_invoices(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Applying a paid invoice fails (checkout's completion applies the first invoice too:
+    both ways in break)."""
+    from shop.billing import webhooks
+
+    def broken(invoice, after):  # type: ignore[no-untyped-def]
+        raise RuntimeError("warehouse system down")
+
+    monkeypatch.setitem(webhooks.HANDLERS, "invoice.paid", broken)
+    monkeypatch.setitem(webhooks.HANDLERS, "checkout.session.completed", broken)
+
+
 def events_stored() -> int:
     return db.session.scalar(select(func.count(WebhookEvent.id))) or 0
 
@@ -171,15 +183,7 @@ def test_handler_failure_rolls_back_records_the_error_and_is_retried_later(
     app, client, pages, stripe_emulator, catalogue, monkeypatch
 ):
     buy(client, pages, stripe_emulator)
-
-    def broken(invoice, after):  # type: ignore[no-untyped-def]
-        raise RuntimeError("warehouse system down")
-
-    from shop.billing import webhooks
-
-    # Checkout's completion applies the first invoice too: break both ways in.
-    monkeypatch.setitem(webhooks.HANDLERS, "invoice.paid", broken)
-    monkeypatch.setitem(webhooks.HANDLERS, "checkout.session.completed", broken)
+    break_paid_invoices(monkeypatch)
     deliveries = deliver(stripe_emulator, client)
     assert ("invoice.paid", 200) in deliveries  # recorded: the shop retries, not Stripe
     failed = db.session.scalar(select(WebhookEvent).where(WebhookEvent.type == "invoice.paid"))
@@ -210,12 +214,7 @@ def test_an_event_that_keeps_failing_ends_failed_and_an_admin_can_process_it_aga
     from shop.billing import webhooks
 
     buy(client, pages, stripe_emulator)
-
-    def broken(invoice, after):  # type: ignore[no-untyped-def]
-        raise RuntimeError("warehouse system down")
-
-    monkeypatch.setitem(webhooks.HANDLERS, "invoice.paid", broken)
-    monkeypatch.setitem(webhooks.HANDLERS, "checkout.session.completed", broken)
+    break_paid_invoices(monkeypatch)
     deliver(stripe_emulator, client)
     for _ in range(webhooks.MAX_ATTEMPTS):
         run_delayed_jobs(app)

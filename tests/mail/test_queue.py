@@ -35,6 +35,23 @@ def queue(customer, template: str, key: str, **ids: int) -> QueuedEmail:  # type
     return after.emails[0]
 
 
+def queued_payment_failure():  # type: ignore[no-untyped-def]
+    """A past-due subscription, its open invoice, and the "payment failed" email queued."""
+    customer = make_customer()
+    subscription = make_subscription(customer, status=SubscriptionStatus.PAST_DUE)
+    invoice = make_invoice(subscription)
+    invoice.status = "open"
+    db.session.commit()
+    email = queue(
+        customer,
+        "payment_failed",
+        invoice.stripe_invoice_id,
+        subscription_id=subscription.id,
+        invoice_id=invoice.id,
+    )
+    return customer, subscription, invoice, email
+
+
 def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -66,18 +83,7 @@ def test_a_confirmation_for_a_subscription_that_has_ended_meanwhile_is_dropped(a
 
 
 def test_a_payment_failure_that_recovered_before_its_email_was_sent_is_not_told(app):
-    customer = make_customer()
-    subscription = make_subscription(customer, status=SubscriptionStatus.PAST_DUE)
-    invoice = make_invoice(subscription)
-    invoice.status = "open"
-    db.session.commit()
-    email = queue(
-        customer,
-        "payment_failed",
-        invoice.stripe_invoice_id,
-        subscription_id=subscription.id,
-        invoice_id=invoice.id,
-    )
+    _, subscription, invoice, email = queued_payment_failure()
     # The retry went through before the email's turn.
     invoice.status = "paid"
     subscription.status = SubscriptionStatus.ACTIVE
@@ -88,18 +94,7 @@ def test_a_payment_failure_that_recovered_before_its_email_was_sent_is_not_told(
 
 
 def test_a_payment_failure_still_unpaid_is_told(app):
-    customer = make_customer()
-    subscription = make_subscription(customer, status=SubscriptionStatus.PAST_DUE)
-    invoice = make_invoice(subscription)
-    invoice.status = "open"
-    db.session.commit()
-    email = queue(
-        customer,
-        "payment_failed",
-        invoice.stripe_invoice_id,
-        subscription_id=subscription.id,
-        invoice_id=invoice.id,
-    )
+    customer, _, _, email = queued_payment_failure()
     assert send_queued_email(email.id) == "sent"
     (message,) = sent_emails(to=customer.email)
     assert "didn't go through" in message.subject
