@@ -49,12 +49,12 @@ class ShopTestClient(FlaskClient):
     """Runs every request in its own app context — its own `g` and database session — as a
     real server does, so two clients in one test never share a CSRF token or a signed-in user.
     Afterwards the response is closed and the test's own session expired, so the test reads
-    what the request (and the work it left for after the response) wrote."""
+    what the request (and the jobs it queued, which tests run at once) wrote."""
 
     def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
         response = contextvars.Context().run(super().open, *args, **kwargs)
-        # A WSGI server closes each response once it is sent; that runs call_on_close work
-        # (emails sent after the response) before the test looks.
+        # A WSGI server closes each response once it is sent (a streamed body, such as the
+        # shipments CSV, finishes then), before the test looks.
         contextvars.Context().run(response.close)
         if has_app_context():
             db.session.expire_all()
