@@ -16,6 +16,14 @@ from gunicorn.glogging import Logger
 # The same .env the shop reads, so WEB_CONCURRENCY and friends can live there too.
 load_dotenv(override=False)
 
+# gunicorn serves the shop to others; the shop's default, development settings are for this
+# computer only. Say which settings you mean rather than fall into those by forgetting.
+if not os.environ.get("SHOP_ENV", "").strip():
+    raise SystemExit(
+        "gunicorn: set SHOP_ENV=production (with its SECRET_KEY, DATABASE_URL and the rest) "
+        "before serving the shop; `make run` is the way to run it on this computer."
+    )
+
 # Behind a TLS-terminating proxy on the same host: listen on loopback unless told otherwise.
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 

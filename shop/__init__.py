@@ -100,12 +100,14 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     if app.config["SHOP_ENV"] == "development":
-        from shop.mail.views import bp as mail_bp  # the outbox: development only
         from shop.site.development import refuse_remote_clients
 
-        app.register_blueprint(mail_bp)
         # Development settings (the default) serve this computer only; see the module.
         app.before_request(refuse_remote_clients)
+        if app.config["DEV_OUTBOX"]:
+            from shop.mail.views import bp as mail_bp  # the outbox: `make run` only
+
+            app.register_blueprint(mail_bp)
 
 
 def _configure_logging(app: Flask) -> None:

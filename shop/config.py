@@ -168,6 +168,10 @@ def load_settings(instance_path: Path) -> dict[str, object]:
 
     return {
         "SHOP_ENV": env,
+        # The development outbox page (/dev/outbox, which shows sign-in links) is served only
+        # when the development server of `make run` asks for it, never by a deployment that
+        # merely forgot SHOP_ENV=production.
+        "DEV_OUTBOX": env == "development" and _bool("SHOP_DEV_OUTBOX", False),
         "DEBUG": False,
         "TESTING": env == "testing",
         "SECRET_KEY": secret,

@@ -91,6 +91,7 @@ def main() -> None:
     args = parser.parse_args()
 
     shop_url = f"http://{args.host}:{args.port}"
+    os.environ.setdefault("SHOP_DEV_OUTBOX", "1")  # read your emails at /dev/outbox
     os.environ.setdefault("SITE_URL", shop_url)
     emulator_url = None
     if not os.environ.get("STRIPE_SECRET_KEY"):

@@ -13,8 +13,22 @@ from ipaddress import IPv6Address, ip_address
 
 from flask import Response, make_response, render_template, request
 
-# Headers a proxy adds on behalf of the client it forwards for.
-PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
+# Headers a proxy or CDN adds on behalf of the client it forwards for. A bare proxy may add
+# none: that is why the outbox is also served only by `make run`'s own server (DEV_OUTBOX) and
+# gunicorn refuses to start without SHOP_ENV (gunicorn.conf.py).
+PROXY_HEADERS = (
+    "X-Forwarded-For",
+    "X-Forwarded-Host",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Port",
+    "X-Forwarded-Server",
+    "Forwarded",
+    "X-Real-IP",
+    "Via",
+    "CF-Connecting-IP",
+    "True-Client-IP",
+    "X-Client-IP",
+)
 REFUSED_TITLE = "This shop is running with development settings"
 REFUSED_ADVICE = (
     "With development settings the shop only answers this computer (127.0.0.1), because its "

@@ -9,7 +9,7 @@ from tests.builders.billing import make_customer
 from tests.helpers import text_of, visible_text
 from tests.mail.helpers import sent_emails
 
-DEVELOPMENT = {"SHOP_ENV": "development"}
+DEVELOPMENT = {"SHOP_ENV": "development", "DEV_OUTBOX": True}
 
 
 @pytest.mark.parametrize("app_settings", [DEVELOPMENT])

@@ -11,7 +11,7 @@ from tests.builders.billing import make_customer
 from tests.helpers import visible_text
 from tests.mail.helpers import sent_emails
 
-DEVELOPMENT = {"SHOP_ENV": "development"}
+DEVELOPMENT = {"SHOP_ENV": "development", "DEV_OUTBOX": True}
 REFUSED = "This shop is running with development settings"
 
 
@@ -45,6 +45,10 @@ def test_development_settings_answer_this_computer(client, address):
         {"X-Forwarded-For": "203.0.113.9"},
         {"Forwarded": "for=203.0.113.9"},
         {"X-Real-IP": "203.0.113.9"},
+        {"X-Forwarded-Proto": "https"},
+        {"X-Forwarded-Host": "shop.example"},
+        {"Via": "1.1 proxy"},
+        {"CF-Connecting-IP": "203.0.113.9"},
     ],
 )
 def test_a_request_through_a_proxy_is_refused_even_from_loopback(client, header):
@@ -87,3 +91,39 @@ def test_testing_and_production_settings_answer_everyone(app, client):
         from_address(client, "/", "203.0.113.9", **{"X-Forwarded-For": "1.2.3.4"}).status_code
         == 200
     )
+
+
+@pytest.mark.parametrize("app_settings", [{"SHOP_ENV": "development"}])
+def test_the_outbox_is_served_only_when_make_run_asks_for_it(client):
+    """A bare proxy adds no header at all: a deployment that forgot SHOP_ENV behind one must
+    still not show sign-in links. Only `make run`'s own server turns the outbox on."""
+    assert client.get("/dev/outbox").status_code == 404
+    assert client.get("/dev/outbox/1").status_code == 404
+
+
+def test_gunicorn_refuses_to_start_without_shop_env():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {key: value for key, value in os.environ.items() if key != "SHOP_ENV"}
+    checked = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "--check-config",
+            "shop:create_app()",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode != 0
+    assert "set SHOP_ENV=production" in checked.stdout + checked.stderr
