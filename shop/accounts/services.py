@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import logging
-import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -239,6 +240,8 @@ def compose_sign_in_link(email: QueuedEmail) -> Composed | None:
     """The sign-in email, with a link made now: it works for SIGN_IN_LINK_MINUTES from sending.
 
     Dropped when the link was used or is older than a day (nobody waits that long to sign in).
+    The token is the same each time this link's email is composed (`_link_token`), so an email
+    sent again after a lost acknowledgement carries a link that works, as the first copy's does.
     """
     link = db.session.get(SignInLink, email.context.get("link_id", 0))
     customer = db.session.get(Customer, email.customer_id)
@@ -248,7 +251,7 @@ def compose_sign_in_link(email: QueuedEmail) -> Composed | None:
     if link.created_at < now - timedelta(days=1):
         return None
     minutes = current_app.config["SIGN_IN_LINK_MINUTES"]
-    token = secrets.token_urlsafe(32)
+    token = _link_token(link)
     link.token_hash = hash_token(token)
     link.expires_at = now + timedelta(minutes=minutes)
     return Composed(
@@ -259,6 +262,14 @@ def compose_sign_in_link(email: QueuedEmail) -> Composed | None:
             "minutes": minutes,
         },
     )
+
+
+def _link_token(link: SignInLink) -> str:
+    """The link's token: a keyed hash of the link, so it can be made again but only with
+    SECRET_KEY, and the database (which keeps only the token's own hash) cannot make it."""
+    message = f"sign-in-link:{link.id}:{link.customer_id}:{link.created_at.isoformat()}"
+    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), message.encode(), "sha256")
+    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
 
 
 def redeem_sign_in_link(token: str) -> Customer:

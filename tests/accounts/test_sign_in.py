@@ -346,3 +346,23 @@ def test_the_page_only_queues_the_email_and_no_usable_token_waits_anywhere(
     db.session.expire_all()
     assert len(sent_emails(to=customer.email)) == 1
     assert links()[0].token_hash is not None
+
+
+def test_an_email_sent_again_after_a_lost_acknowledgement_carries_a_working_link(
+    app, client, customer
+):
+    """The worker died after the mail server took the email: the sweep sends it again. Both
+    copies (one Message-ID) must open the account."""
+    from shop.mail.queue import send_queued_email
+
+    request_link(client, customer.email)
+    first = emailed_link_path(customer.email)
+    queued = db.session.scalars(select(QueuedEmail)).one()
+    queued.status = EmailStatus.PENDING  # as if never marked sent
+    db.session.commit()
+    assert send_queued_email(queued.id) == "sent"
+    db.session.expire_all()
+    second = emailed_link_path(customer.email)
+    assert second == first
+    opened = client.post(first, data={"csrf_token": csrf_token(client, first)})
+    assert opened.status_code == 303 and opened.headers["Location"] == "/account/"
