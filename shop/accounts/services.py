@@ -229,7 +229,7 @@ def request_sign_in_link(email: str) -> bool:
     )
     db.session.add(link)
     db.session.flush()
-    queued = queue_email(customer.id, "sign_in_link", f"sign_in_link:{link.id}", link_id=link.id)
+    queued, _ = queue_email(customer.id, "sign_in_link", f"sign_in_link:{link.id}", link_id=link.id)
     db.session.commit()
     enqueue_emails([queued])
     return True

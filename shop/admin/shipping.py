@@ -289,7 +289,7 @@ def mark_shipments_bulk() -> Response | tuple[Response | str, int]:
     )
     if report.emailed:
         message += (
-            f" {report.emailed} customer{' was' if report.emailed == 1 else 's were'} emailed "
+            f" {report.emailed} customer{'' if report.emailed == 1 else 's'} will be emailed "
             "that their box is on its way."
         )
     flash(message, "success")

@@ -41,9 +41,12 @@ class AfterCommit:
 
     emails: list[QueuedEmail] = field(default_factory=list)
 
-    def email(self, customer: Customer, template: str, key: str, **ids: Any) -> None:
-        """Queue `template` to `customer` in the current transaction, once per `key`."""
-        self.emails.append(queue_email(customer.id, template, f"{template}:{key}", **ids))
+    def email(self, customer: Customer, template: str, key: str, **ids: Any) -> bool:
+        """Queue `template` to `customer` in the current transaction, once per `key`. True when
+        it is queued now (False: it was queued or sent before)."""
+        email, queued_now = queue_email(customer.id, template, f"{template}:{key}", **ids)
+        self.emails.append(email)
+        return queued_now
 
     def run(self) -> None:
         enqueue_emails(self.emails)

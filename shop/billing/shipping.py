@@ -217,12 +217,13 @@ def mark_shipments(
                 shipment.carrier = carrier
             if tracking_number:
                 shipment.tracking_number = tracking_number
-            if shipment.shipped_email_sent_at is None:
-                shipment.shipped_email_sent_at = now
+            # Once per shipment; again only if the first was dropped because the box was put
+            # back before its email went.
+            if after.email(
+                shipment.customer, "box_shipped", str(shipment.id), shipment_id=shipment.id
+            ):
+                shipment.shipped_email_sent_at = shipment.shipped_email_sent_at or now
                 emailed += 1
-                after.email(
-                    shipment.customer, "box_shipped", str(shipment.id), shipment_id=shipment.id
-                )
     db.session.commit()
     after.run()
     return MarkReport(changed=len(shipments), emailed=emailed)

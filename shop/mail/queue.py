@@ -2,7 +2,8 @@
 
 - `queue_email(customer_id, template, key, **ids)` adds a `QueuedEmail` to the caller's
   transaction (it does not commit). A second email with the same `key` is the first one: an
-  email asked for twice (a webhook applied again, a double click) is sent once.
+  email asked for twice (a webhook applied again, a double click) is sent once — unless the first
+  was dropped as no longer true, when asking again means it is true again.
 - After the caller's commit, `enqueue_emails()` hands the new rows to the queue. A row the queue
   never got is found by the sweep (`shop.jobs`), so an email is never lost.
 - The job `send_queued_email` claims the row (pending → sending, one conditional UPDATE), asks the
@@ -63,21 +64,33 @@ def composer(template: str) -> Callable[[Composer], Composer]:
     return register
 
 
-def queue_email(customer_id: int, template: str, key: str, **context: Any) -> QueuedEmail:
-    """Add an email to the current transaction, or return the one already queued under `key`.
+def queue_email(
+    customer_id: int, template: str, key: str, **context: Any
+) -> tuple[QueuedEmail, bool]:
+    """Add an email to the current transaction, or find the one already queued under `key`.
+    Returns it and whether it is queued now (False: it was already queued or sent).
 
-    `context` holds ids and small JSON values only; the composer reads the rest when sending.
+    One dropped as no longer true is queued again: it was asked for again because it is true
+    again (a box marked shipped, put back by mistake, then shipped). `context` holds ids and
+    small JSON values only; the composer reads the rest when sending.
     """
+    key = key[:255]
     existing = db.session.scalar(select(QueuedEmail).where(QueuedEmail.dedupe_key == key))
     if existing is not None:
-        return existing
+        if existing.status is not EmailStatus.DROPPED:
+            return existing, False
+        existing.status = EmailStatus.PENDING
+        existing.attempts = 0
+        existing.next_attempt_at = utcnow()
+        existing.last_error = None
+        return existing, True
     sender = current_app.config["MAIL_FROM"]
     domain = sender.rpartition("@")[2].strip(" >") or None
     email = QueuedEmail(
         customer_id=customer_id,
         template=template,
         context=context,
-        dedupe_key=key[:255],
+        dedupe_key=key,
         message_id=make_msgid(domain=domain),
         status=EmailStatus.PENDING,
         attempts=0,
@@ -85,7 +98,7 @@ def queue_email(customer_id: int, template: str, key: str, **context: Any) -> Qu
     )
     db.session.add(email)
     db.session.flush()
-    return email
+    return email, True
 
 
 def enqueue_emails(emails: Iterable[QueuedEmail]) -> None:

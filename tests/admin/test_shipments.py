@@ -277,7 +277,7 @@ def test_one_row_action_marks_just_that_shipment(admin_client: FlaskClient, plan
     a = make_shipment(subscriber("Ava Squat", plan, MONTH))
     b = make_shipment(subscriber("Ben Press", plan, MONTH))
     response = mark(admin_client, [b.id], "shipped")
-    assert "1 shipment marked shipped. 1 customer was emailed" in visible_text(
+    assert "1 shipment marked shipped. 1 customer will be emailed" in visible_text(
         admin_client.get(response.headers["Location"])
     )
     assert db.session.get(Shipment, a.id).status is ShipmentStatus.TO_PACK

@@ -192,3 +192,32 @@ def test_a_dead_workers_claim_is_taken_over_after_the_lease(app):
     db.session.expire_all()
     assert db.session.get(QueuedEmail, email.id).status is EmailStatus.SENT
     assert db.session.scalar(select(func.count()).select_from(QueuedEmail)) == 1
+
+
+def test_a_box_shipped_by_mistake_put_back_and_shipped_again_is_emailed_once(app, tmp_path):
+    """Marked shipped, put back to packing before the email went (so it was dropped as untrue),
+    then shipped for real: the customer hears once, when it is true."""
+    from shop.billing.shipping import mark_shipments
+
+    app.config["JOB_QUEUE_URL"] = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    init_jobs(app)  # a real queue: the email waits for the worker
+    queue_huey = app.extensions["huey"]
+    customer = make_customer()
+    shipment = make_shipment(make_calendar_box(make_subscription(customer), "2027-01"))
+
+    def worker_turn() -> None:
+        while (job := queue_huey.dequeue()) is not None:
+            queue_huey.execute(job)
+        db.session.expire_all()
+
+    assert mark_shipments([shipment.id], ShipmentStatus.SHIPPED).emailed == 1
+    mark_shipments([shipment.id], ShipmentStatus.TO_PACK)  # a mistake, put right
+    worker_turn()
+    assert sent_emails() == []  # dropped: the box was not on its way
+
+    assert mark_shipments([shipment.id], ShipmentStatus.SHIPPED).emailed == 1
+    worker_turn()
+    assert len(sent_emails(to=customer.email)) == 1
+    assert mark_shipments([shipment.id], ShipmentStatus.SHIPPED).emailed == 0  # told already
+    worker_turn()
+    assert len(sent_emails(to=customer.email)) == 1
