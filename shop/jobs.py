@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,11 @@ from urllib.parse import urlsplit
 
 import huey
 from flask import Flask, current_app, g
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from shop.db import utcnow
+from shop.extensions import db
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +50,19 @@ DUE_SLACK = timedelta(seconds=2)
 
 JobFunction = Callable[..., object]
 _JOBS: dict[str, JobFunction] = {}
-_SWEEPS: list[Callable[[], int]] = []
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """A kind of work kept in the database, as the sweep and the admin see it."""
+
+    what: str  # "webhook events", for logs and pages
+    job_name: str  # the job that works on one row, given its id
+    overdue: Callable[[datetime], Select[tuple[int]]]  # ids of rows due before a moment
+    requeued: Callable[[list[int]], None]  # note that these rows were queued again now
+
+
+_BACKLOGS: list[Backlog] = []
 
 
 def job(function: JobFunction) -> JobFunction:
@@ -56,10 +71,9 @@ def job(function: JobFunction) -> JobFunction:
     return function
 
 
-def sweep_with(function: Callable[[], int]) -> Callable[[], int]:
-    """Register a sweep: it re-enqueues its domain's lost work and returns how many it found."""
-    _SWEEPS.append(function)
-    return function
+def register_backlog(backlog: Backlog) -> None:
+    """Register a domain's work for the sweep and for `overdue_work` (at import time)."""
+    _BACKLOGS.append(backlog)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -118,15 +132,6 @@ def enqueue(name: str, *args: Any, delay: timedelta | None = None) -> bool:
     return True
 
 
-def requeue(name: str, ids: list[int], what: str) -> int:
-    """The sweep's second half: enqueue `name` again for each overdue row. Returns how many."""
-    for row_id in ids:
-        enqueue(name, row_id)
-    if ids:
-        logger.warning("sweep: %s %s were overdue and are queued again", len(ids), what)
-    return len(ids)
-
-
 def prepare_storage(queue_huey: huey.Huey) -> None:
     """Create the queue's tables if its storage has any (PostgreSQL). Two workers starting at
     once may race: the loser finds them made."""
@@ -139,8 +144,37 @@ def prepare_storage(queue_huey: huey.Huey) -> None:
 
 
 def sweep() -> int:
-    """Enqueue again every row whose job is overdue. Returns how many; run every minute."""
-    return sum(function() for function in _SWEEPS)
+    """Enqueue again every row whose job is overdue (lost). Returns how many; run every minute.
+
+    Each row found is marked queued again now, so a long backlog is not queued again every
+    minute: only once per JOB_LOST_AFTER_SECONDS.
+    """
+    found = 0
+    before = utcnow() - lost_after()
+    for backlog in _BACKLOGS:
+        ids = list(db.session.scalars(backlog.overdue(before)))
+        if ids:
+            backlog.requeued(ids)
+        db.session.commit()
+        for row_id in ids:
+            enqueue(backlog.job_name, row_id)
+        if ids:
+            logger.warning("sweep: %s %s were overdue and are queued again", len(ids), backlog.what)
+        found += len(ids)
+    return found
+
+
+def overdue_work() -> dict[str, int]:
+    """How many rows of each kind are overdue: more than zero means no worker is taking them
+    (stopped, or pointed at another queue). For the admin's warning and /healthz/jobs."""
+    before = utcnow() - lost_after()
+    return {
+        backlog.what: db.session.scalar(
+            select(func.count()).select_from(backlog.overdue(before).subquery())
+        )
+        or 0
+        for backlog in _BACKLOGS
+    }
 
 
 def _in_app_context(app: Flask, function: JobFunction) -> JobFunction:

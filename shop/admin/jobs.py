@@ -28,6 +28,7 @@ from shop.billing.models import EventOutcome, WebhookEvent
 from shop.billing.webhooks import MAX_ATTEMPTS as EVENT_MAX_ATTEMPTS
 from shop.billing.webhooks import process_again
 from shop.extensions import db
+from shop.jobs import overdue_work
 from shop.mail.models import EmailStatus, QueuedEmail
 from shop.mail.queue import MAX_ATTEMPTS as EMAIL_MAX_ATTEMPTS
 from shop.mail.queue import send_again
@@ -48,6 +49,7 @@ def failed_work_counts() -> dict[str, object]:
         "admin_failed_emails": db.session.scalar(
             select(func.count()).where(QueuedEmail.status == EmailStatus.FAILED)
         ),
+        "admin_overdue_work": {what: n for what, n in overdue_work().items() if n},
     }
 
 

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shop.billing.checkout import fulfil_checkout_session
@@ -39,7 +40,7 @@ from shop.billing.stripe_data import UnknownStripeObject, timestamp
 from shop.billing.subscriptions import sync_subscription
 from shop.db import lock_timeout, utcnow
 from shop.extensions import db
-from shop.jobs import due_by, enqueue, job, lost_after, requeue, retry_delay, sweep_with
+from shop.jobs import Backlog, due_by, enqueue, job, register_backlog, retry_delay
 
 logger = logging.getLogger(__name__)
 
@@ -170,17 +171,19 @@ def process_again(record_id: int) -> bool:
     return True
 
 
-@sweep_with
-def sweep_events() -> int:
-    """Enqueue again the queued events whose job is overdue (lost). Returns how many."""
-    overdue = db.session.scalars(
-        select(WebhookEvent.id).where(
-            WebhookEvent.outcome == EventOutcome.QUEUED,
-            WebhookEvent.next_attempt_at < utcnow() - lost_after(),
-        )
-    ).all()
-    db.session.rollback()
-    return requeue(APPLY_JOB, list(overdue), "webhook events")
+def _overdue_events(before: datetime) -> Select[tuple[int]]:
+    return select(WebhookEvent.id).where(
+        WebhookEvent.outcome == EventOutcome.QUEUED, WebhookEvent.next_attempt_at < before
+    )
+
+
+def _events_requeued(ids: list[int]) -> None:
+    db.session.execute(
+        update(WebhookEvent).where(WebhookEvent.id.in_(ids)).values(next_attempt_at=utcnow())
+    )
+
+
+register_backlog(Backlog("webhook events", APPLY_JOB, _overdue_events, _events_requeued))
 
 
 def _claim(record_id: int) -> WebhookEvent | None:

@@ -23,15 +23,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import make_msgid
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 
 from shop.db import utcnow
 from shop.extensions import db
-from shop.jobs import due_by, enqueue, job, lost_after, requeue, retry_delay, sweep_with
+from shop.jobs import Backlog, due_by, enqueue, job, lost_after, register_backlog, retry_delay
 from shop.mail.models import EmailStatus, QueuedEmail
 from shop.mail.services import MailNotSent, deliver_rendered, render_email
 
@@ -204,23 +205,22 @@ def send_again(email_id: int) -> bool:
     return True
 
 
-@sweep_with
-def sweep_emails() -> int:
-    """Enqueue again the emails whose job is overdue or whose worker died. Returns how many."""
-    now = utcnow()
-    overdue = db.session.scalars(
-        select(QueuedEmail.id).where(
-            or_(
-                and_(
-                    QueuedEmail.status == EmailStatus.PENDING,
-                    QueuedEmail.next_attempt_at < now - lost_after(),
-                ),
-                and_(
-                    QueuedEmail.status == EmailStatus.SENDING,
-                    QueuedEmail.claimed_at < now - lost_after(),
-                ),
-            )
+def _overdue_emails(before: datetime) -> Select[tuple[int]]:
+    return select(QueuedEmail.id).where(
+        or_(
+            and_(QueuedEmail.status == EmailStatus.PENDING, QueuedEmail.next_attempt_at < before),
+            # A worker that died mid-send: its claim is taken over.
+            and_(QueuedEmail.status == EmailStatus.SENDING, QueuedEmail.claimed_at < before),
         )
-    ).all()
-    db.session.rollback()
-    return requeue(SEND_JOB, list(overdue), "emails")
+    )
+
+
+def _emails_requeued(ids: list[int]) -> None:
+    db.session.execute(
+        update(QueuedEmail)
+        .where(QueuedEmail.id.in_(ids), QueuedEmail.status == EmailStatus.PENDING)
+        .values(next_attempt_at=utcnow())
+    )
+
+
+register_backlog(Backlog("emails", SEND_JOB, _overdue_emails, _emails_requeued))

@@ -14,6 +14,7 @@ from shop.catalog.queries import active_boxes
 from shop.dates import long_date, month_label, ordinal, shop_timezone, short_date
 from shop.db import utcnow
 from shop.extensions import db, limiter
+from shop.jobs import overdue_work
 from shop.site.errors import RETRY_AFTER_SECONDS, note_database_unavailable
 from shop.urls import absolute_url
 
@@ -55,6 +56,18 @@ def healthz() -> Response:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     return jsonify(status="ok", database="ok")
+
+
+@bp.get("/healthz/jobs")
+@limiter.exempt
+def healthz_jobs() -> Response:
+    """200 while the job worker keeps up; 503 when work is overdue (no worker is taking it), for
+    monitoring to alert on. The counts say what waits."""
+    overdue = overdue_work()
+    response = jsonify(status="overdue" if any(overdue.values()) else "ok", overdue=overdue)
+    if any(overdue.values()):
+        response.status_code = 503
+    return response
 
 
 @bp.before_app_request
