@@ -8,7 +8,8 @@ from enum import StrEnum
 
 from sqlalchemy import DateTime, Enum, MetaData, event, text
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -23,6 +24,9 @@ NAMING_CONVENTION = {
 
 # PostgreSQL's SQLSTATE for a lock wait that passed lock_timeout.
 LOCK_NOT_AVAILABLE = "55P03"
+# Server-side SQLSTATEs that mean "no service" rather than "your query failed": admin shutdown,
+# crash shutdown, cannot connect now (starting up or in recovery), too many connections.
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 
 def utcnow() -> datetime:
@@ -115,3 +119,32 @@ def advisory_lock(session: Session, key: str) -> None:
             if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
                 raise LockTimeout(key) from exc
             raise
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """True when `error` (or what it was raised from) means the database cannot be reached."""
+    seen: BaseException | None = error
+    for _ in range(5):  # a short `raise ... from` chain; never a loop without end
+        if seen is None:
+            return False
+        if isinstance(seen, PoolTimeoutError):
+            return True  # every pooled connection busy past pool_timeout: no service either
+        if isinstance(seen, DBAPIError):
+            if seen.connection_invalidated or _driver_error_is_unavailable(seen.orig):
+                return True
+        elif _driver_error_is_unavailable(seen):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def _driver_error_is_unavailable(error: BaseException | None) -> bool:
+    try:
+        import psycopg
+    except ImportError:  # the postgres extra is not installed: SQLite cannot be "unreachable"
+        return False
+    if not isinstance(error, psycopg.OperationalError):
+        return False
+    state = error.sqlstate
+    # No SQLSTATE: the client itself failed (refused, reset, closed, connect timeout).
+    return state is None or state.startswith("08") or state in UNAVAILABLE_SQLSTATES

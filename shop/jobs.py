@@ -33,9 +33,8 @@ from urllib.parse import urlsplit
 import huey
 from flask import Flask, current_app, g
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import InterfaceError, OperationalError
 
-from shop.db import utcnow
+from shop.db import is_database_unavailable, utcnow
 from shop.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -183,13 +182,15 @@ def _in_app_context(app: Flask, function: JobFunction) -> JobFunction:
             g.in_job = True
             try:
                 return function(*args)
-            except (OperationalError, InterfaceError) as exc:
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise  # a bug: Huey logs it with its traceback; the sweep retries the row
                 # The database is down: nothing was recorded, the row is still due, and the
                 # sweep takes it up once the database is back. One line, not a traceback.
                 logger.warning(
                     "job %s: database unavailable (%s); it will run again",
                     function.__name__,
-                    type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__,
+                    type(exc).__name__,
                 )
                 return None
 

@@ -206,13 +206,24 @@ def _new_record(event: dict[str, Any], outcome: EventOutcome) -> WebhookEvent:
     return WebhookEvent(
         stripe_event_id=event["id"],
         type=event["type"],
-        api_version=event.get("api_version"),
-        stripe_created_at=timestamp(event.get("created")) or utcnow(),
+        api_version=_short_text(event.get("api_version"), 40),
+        stripe_created_at=_sane_timestamp(event.get("created")) or utcnow(),
         payload=event,
         outcome=outcome,
         attempts=0,
         next_attempt_at=utcnow(),
     )
+
+
+def _short_text(value: object, length: int) -> str | None:
+    return value if isinstance(value, str) and len(value) <= length else None
+
+
+def _sane_timestamp(value: object) -> datetime | None:
+    """Stripe's `created` (Unix seconds), or None for anything else (text, absurd numbers)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**33:
+        return timestamp(value)
+    return None
 
 
 def _record_of(stripe_event_id: str) -> WebhookEvent | None:
@@ -221,10 +232,23 @@ def _record_of(stripe_event_id: str) -> WebhookEvent | None:
     )
 
 
+def _reclaim(record_id: int) -> WebhookEvent | None:
+    """After a rollback let go of the record: it again, if no other job has taken it since
+    (another job holds it, or has finished it: then that job's outcome stands)."""
+    return db.session.scalar(
+        select(WebhookEvent)
+        .where(WebhookEvent.id == record_id, WebhookEvent.outcome == EventOutcome.QUEUED)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+
+
 def _finish(record_id: int, outcome: EventOutcome, reason: str) -> None:
     """After a rollback: the record's outcome and why (the attempt counted). Commits."""
-    record = db.session.get(WebhookEvent, record_id, populate_existing=True)
-    assert record is not None
+    record = _reclaim(record_id)
+    if record is None:
+        db.session.rollback()
+        return
     record.outcome = outcome
     record.error = reason[:2000]
     record.attempts += 1
@@ -235,8 +259,10 @@ def _finish(record_id: int, outcome: EventOutcome, reason: str) -> None:
 def _failed(record_id: int, exc: Exception) -> str:
     """After a rollback: count the attempt, then retry later or give up. Commits."""
     message = f"{type(exc).__name__}: {exc}"[:2000]
-    record = db.session.get(WebhookEvent, record_id, populate_existing=True)
-    assert record is not None
+    record = _reclaim(record_id)
+    if record is None:
+        db.session.rollback()
+        return "taken over"
     record.attempts += 1
     record.error = message
     if record.attempts >= MAX_ATTEMPTS:

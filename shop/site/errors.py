@@ -22,9 +22,9 @@ import logging
 
 from flask import Flask, Response, g, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from shop.db import is_database_unavailable
 from shop.extensions import db, login_manager
 from shop.logs import redact_path
 
@@ -32,9 +32,6 @@ logger = logging.getLogger(__name__)
 
 # Seconds a client (or Stripe, or a load balancer) is asked to wait before trying again.
 RETRY_AFTER_SECONDS = 30
-# Server-side SQLSTATEs that mean "no service" rather than "your query failed": admin shutdown,
-# crash shutdown, cannot connect now (starting up or in recovery), too many connections.
-UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 MESSAGES = {
     400: (
@@ -102,35 +99,6 @@ def _own_message(error: HTTPException) -> str | None:
     """Only messages the shop wrote itself (given to abort()) are shown to the visitor."""
     own = error.description and error.description != type(error).description
     return error.description if own and error.code in (400, 404, 409, 429) else None
-
-
-def is_database_unavailable(error: BaseException) -> bool:
-    """True when `error` (or what it was raised from) means the database cannot be reached."""
-    seen: BaseException | None = error
-    for _ in range(5):  # a short `raise ... from` chain; never a loop without end
-        if seen is None:
-            return False
-        if isinstance(seen, PoolTimeoutError):
-            return True  # every pooled connection busy past pool_timeout: no service either
-        if isinstance(seen, DBAPIError):
-            if seen.connection_invalidated or _driver_error_is_unavailable(seen.orig):
-                return True
-        elif _driver_error_is_unavailable(seen):
-            return True
-        seen = seen.__cause__
-    return False
-
-
-def _driver_error_is_unavailable(error: BaseException | None) -> bool:
-    try:
-        import psycopg
-    except ImportError:  # the postgres extra is not installed: SQLite cannot be "unreachable"
-        return False
-    if not isinstance(error, psycopg.OperationalError):
-        return False
-    state = error.sqlstate
-    # No SQLSTATE: the client itself failed (refused, reset, closed, connect timeout).
-    return state is None or state.startswith("08") or state in UNAVAILABLE_SQLSTATES
 
 
 def note_database_unavailable(error: BaseException) -> None:

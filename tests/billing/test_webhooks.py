@@ -365,3 +365,15 @@ def test_the_endpoint_records_and_enqueues_without_asking_stripe(app, client, tm
     assert "PaymentProviderError" in record.error
     (retry,) = queue.pending()
     assert retry.args == (record.id,) and retry.eta is not None
+
+
+@pytest.mark.parametrize(
+    "oddity",
+    [{"created": "yesterday"}, {"created": 10**20}, {"created": True}, {"api_version": {"a": 1}}],
+)
+def test_a_signed_event_with_odd_fields_is_recorded_not_a_500(app, client, oddity):
+    body = {**event("customer.updated", {"id": "cus_nobody"}, event_id="evt_odd"), **oddity}
+    response = post_event(client, body)
+    assert response.status_code == 200
+    record = db.session.scalars(select(WebhookEvent)).one()
+    assert record.outcome is EventOutcome.IGNORED  # Stripe has no such customer

@@ -20,8 +20,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from shop import create_app
+from shop.db import is_database_unavailable
 from shop.extensions import db
-from shop.site.errors import is_database_unavailable
 from tests.builders.content import make_article, make_box
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
 from tests.faults.proxy import FaultProxy
