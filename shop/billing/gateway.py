@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import stripe
-from flask import current_app, has_request_context
+from flask import current_app, g, has_request_context
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class StripeGateway:
         *,
         read_timeout: float = READ_TIMEOUT_SECONDS,
         network_retries: int = BACKGROUND_NETWORK_RETRIES,
+        page_budget: float | None = None,
     ) -> None:
         self.api_key = api_key
         options: dict[str, Any] = {}
@@ -87,10 +88,18 @@ class StripeGateway:
             **options,
         )
         self.configured = bool(api_key)
+        # On a page: Stripe calls start only within this many seconds of the page's first one,
+        # so a slow (not dead) Stripe costs a page at most about twice its timeout in all.
+        self.page_budget = page_budget
 
     def _call(self, what: str, function: Any, *args: Any, **kwargs: Any) -> Any:
         if not self.configured:
             raise PaymentProviderError("Payments are not configured (STRIPE_SECRET_KEY is unset).")
+        if self.page_budget is not None and has_request_context():
+            started = g.setdefault("stripe_page_started", time.monotonic())
+            if time.monotonic() - started > self.page_budget:
+                logger.warning("stripe %s not tried: the page has waited long enough", what)
+                raise PaymentProviderError("Our payment provider is slow right now.")
         try:
             return function(*args, **kwargs)
         except stripe.InvalidRequestError as exc:
@@ -340,6 +349,7 @@ def gateway() -> StripeGateway:
                 "STRIPE_PAGE_TIMEOUT_SECONDS" if on_page else "STRIPE_TIMEOUT_SECONDS"
             ],
             network_retries=0 if on_page else BACKGROUND_NETWORK_RETRIES,
+            page_budget=config["STRIPE_PAGE_TIMEOUT_SECONDS"] if on_page else None,
         )
         current_app.extensions[key] = existing
     return existing

@@ -115,6 +115,21 @@ def test_on_a_page_stripe_is_asked_once_in_a_job_three_times(app, answering_500)
     assert answering_500.http_answers == 1 + 1 + BACKGROUND_NETWORK_RETRIES
 
 
+def test_a_page_stops_asking_a_slow_stripe_once_its_time_is_up(app, answering_500):
+    """A slow (not dead) Stripe: each call within its timeout, but a page making several would
+    add them up. Once STRIPE_PAGE_TIMEOUT_SECONDS have passed since its first call, the page
+    asks no more and says "try again"."""
+    import time
+
+    app.config["STRIPE_API_BASE"] = f"http://{answering_500.address}"
+    app.extensions.pop("stripe_gateway_page", None)
+    with app.test_request_context("/checkout/success"):
+        g.stripe_page_started = time.monotonic() - app.config["STRIPE_PAGE_TIMEOUT_SECONDS"] - 1
+        with pytest.raises(PaymentProviderError, match="slow"):
+            gateway().retrieve_customer("cus_page")
+    assert answering_500.http_answers == 0, "not asked at all"
+
+
 # -- the shop under gunicorn, Stripe behind a fault proxy ----------------------------------------
 
 
