@@ -48,7 +48,7 @@ SWEEP_EVERY_MINUTES = 1
 DUE_SLACK = timedelta(seconds=2)
 
 JobFunction = Callable[..., object]
-_JOBS: dict[str, JobFunction] = {}
+_JOBS: dict[str, tuple[JobFunction, int]] = {}
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,16 @@ class Backlog:
 _BACKLOGS: list[Backlog] = []
 
 
-def job(function: JobFunction) -> JobFunction:
-    """Register `function` as a job, run by name. Domains register theirs at import time."""
-    _JOBS[function.__name__] = function
-    return function
+def job(*, priority: int = 0) -> Callable[[JobFunction], JobFunction]:
+    """Register a function as a job, run by name; domains register theirs at import time.
+    Waiting jobs of a higher `priority` run first (an email before a backlog of Stripe events:
+    a customer waits for a sign-in link, nobody for an event)."""
+
+    def register(function: JobFunction) -> JobFunction:
+        _JOBS[function.__name__] = (function, priority)
+        return function
+
+    return register
 
 
 def register_backlog(backlog: Backlog) -> None:
@@ -104,8 +110,10 @@ def init_jobs(app: Flask) -> None:
 
     queue_huey = _huey(app.config["JOB_QUEUE_URL"], Path(app.instance_path))
     tasks: dict[str, Any] = {}
-    for name, function in _JOBS.items():
-        tasks[name] = queue_huey.task(name=name)(_in_app_context(app, function))
+    for name, (function, priority) in _JOBS.items():
+        tasks[name] = queue_huey.task(name=name, priority=priority or None)(
+            _in_app_context(app, function)
+        )
     queue_huey.periodic_task(huey.crontab(minute=f"*/{SWEEP_EVERY_MINUTES}"), name="sweep")(
         _in_app_context(app, sweep)
     )
@@ -215,7 +223,7 @@ def _huey(url: str, instance_path: Path) -> huey.Huey:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return huey.SqliteHuey(filename=path, **options)
     if scheme in {"redis", "rediss"}:
-        return huey.RedisHuey(url=url, **options)
+        return huey.PriorityRedisHuey(url=url, **options)  # priorities need Redis 5 or newer
     if scheme in {"postgresql", "postgresql+psycopg", "postgres"}:
         # Its tables are made by the worker (`prepare_storage`): web workers booting together
         # would race to create them.

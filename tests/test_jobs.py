@@ -60,3 +60,17 @@ def test_the_sweep_queues_lost_work_again_once_per_lease_not_every_minute(app, t
     queue.execute(queue.dequeue())  # the worker's turn: Stripe has no object: ignored
     db.session.expire_all()
     assert db.session.scalar(select(WebhookEvent.outcome)) is EventOutcome.IGNORED
+
+
+def test_a_waiting_email_goes_before_a_backlog_of_stripe_events(app, tmp_path):
+    """A customer waits for a sign-in link; nobody waits for a Stripe event."""
+    from shop.jobs import enqueue
+
+    app.config["JOB_QUEUE_URL"] = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    init_jobs(app)
+    queue = app.extensions["huey"]
+    for n in range(3):
+        enqueue("apply_event", n)
+    enqueue("send_queued_email", 99)
+    assert queue.dequeue().name == "send_queued_email"
+    assert {queue.dequeue().name for _ in range(3)} == {"apply_event"}

@@ -125,7 +125,7 @@ def enqueue_event(record: WebhookEvent) -> None:
         enqueue(APPLY_JOB, record.id)
 
 
-@job
+@job()
 def apply_event(record_id: int) -> str:
     """Apply one recorded event (see the module docstring). Commits; never raises."""
     record = _claim(record_id)

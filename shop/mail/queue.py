@@ -108,7 +108,7 @@ def enqueue_emails(emails: Iterable[QueuedEmail]) -> None:
         enqueue(SEND_JOB, email_id)
 
 
-@job
+@job(priority=10)
 def send_queued_email(email_id: int) -> str:
     """Send one queued email (see the module docstring). Returns what became of it."""
     if not _claim(email_id):
