@@ -5,7 +5,3 @@ into the development outbox.
 context it expects and does the rendering and delivery; the outbox pages live in views.py
 (blueprint `bp`), registered in development only.
 """
-
-from shop.mail.services import send_email
-
-__all__ = ["send_email"]

@@ -1,8 +1,8 @@
 """Sending the shop's emails, each with a plain-text and an HTML part.
 
-`send_email(to, template, *, subject=None, **context) -> bool` renders
-`templates/mail/<template>.txt` (which sets `subject`, unless the call passes one) and
-`templates/mail/<template>.html` (autoescaped), then delivers the message:
+`render_email(template, *, subject=None, **context)` renders `templates/mail/<template>.txt`
+(which sets `subject`, unless the call passes one) and `templates/mail/<template>.html`
+(autoescaped); `deliver_rendered(to, rendered, message_id=None)` delivers the message:
 
 - by SMTP when MAIL_URL is set: `smtp://user:password@host:587` (STARTTLS; the password is never
   sent unencrypted), `smtps://user:password@host:465` (TLS from the start) or
@@ -82,22 +82,6 @@ class MailNotSent(Exception):
     """The message was not sent; `str()` says why, without the recipient or the message."""
 
 
-def send_email(to: str, template: str, *, subject: str | None = None, **context: Any) -> bool:
-    """Render and deliver one email now. True when it was sent (or kept in the outbox); never
-    raises. Pages and webhooks do not call this: they queue emails (`shop.mail.queue`)."""
-    try:
-        rendered = render_email(template, subject=subject, **context)
-    except Exception:
-        logger.exception("email %r could not be rendered; nothing was sent", template)
-        return False
-    try:
-        deliver_rendered(to, rendered)
-    except MailNotSent as exc:
-        logger.warning("email %r to %s was not sent: %s", template, mask(to), exc)
-        return False
-    return True
-
-
 def deliver_rendered(to: str, rendered: RenderedEmail, *, message_id: str | None = None) -> None:
     """Send (or keep in the outbox) an email already rendered. Raises MailNotSent."""
     config = current_app.config
@@ -168,14 +152,6 @@ def deliver(mail_url: str, message: EmailMessage, *, timeout: float = 10) -> Non
         if username:
             smtp.login(username, password)
         smtp.send_message(message)
-
-
-def mask(address: str) -> str:
-    """An address fit for logs: "jo@example.com" → "j…@example.com"."""
-    local, at, domain = address.rpartition("@")
-    if not at:
-        return "…"
-    return f"{local[:1]}…@{domain}"
 
 
 def describe_mail_error(exc: BaseException) -> str:

@@ -7,6 +7,7 @@ import re
 from shop.extensions import db
 from shop.mail.models import OutboxMessage
 from shop.mail.queries import outbox_messages
+from shop.mail.services import MailNotSent, deliver_rendered, render_email
 
 _SIGN_IN_LINK = re.compile(r"https?://\S+/account/login/[A-Za-z0-9_-]+")
 
@@ -21,3 +22,13 @@ def sign_in_link_in(message: OutboxMessage) -> str:
     links = _SIGN_IN_LINK.findall(message.text_body)
     assert len(links) == 1, message.text_body
     return links[0]
+
+
+def send_now(to: str, template: str, **context: object) -> bool:
+    """Render and deliver one email at once, as the queue's job does, for tests of the templates
+    and of delivery. True when sent (or kept in the outbox); False when not."""
+    try:
+        deliver_rendered(to, render_email(template, **context))
+    except MailNotSent:
+        return False
+    return True

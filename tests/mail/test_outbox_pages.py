@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shop.mail import send_email
 from tests.builders.billing import make_customer
 from tests.helpers import text_of, visible_text
-from tests.mail.helpers import sent_emails
+from tests.mail.helpers import send_now, sent_emails
 
 DEVELOPMENT = {"SHOP_ENV": "development", "DEV_OUTBOX": True}
 
@@ -15,10 +14,10 @@ DEVELOPMENT = {"SHOP_ENV": "development", "DEV_OUTBOX": True}
 @pytest.mark.parametrize("app_settings", [DEVELOPMENT])
 def test_the_outbox_lists_messages_newest_first(client):
     customer = make_customer("jo@example.com")
-    send_email(
+    send_now(
         customer.email, "sign_in_link", customer=customer, link="http://shop.test/a", minutes=15
     )
-    send_email(
+    send_now(
         customer.email,
         "sign_in_link",
         customer=customer,
@@ -37,7 +36,7 @@ def test_the_outbox_lists_messages_newest_first(client):
 @pytest.mark.parametrize("app_settings", [DEVELOPMENT])
 def test_a_message_shows_its_text_and_its_html_sandboxed(client):
     customer = make_customer("jo@example.com", name="<script>alert('name')</script>")
-    send_email(
+    send_now(
         customer.email,
         "sign_in_link",
         customer=customer,
@@ -76,7 +75,7 @@ def test_the_outbox_is_not_there_outside_development(app, client):
     app.config["SECRET_KEY"] = "x" * 48
     customer = make_customer("jo@example.com")
     if app.config["SHOP_ENV"] != "production":
-        send_email(customer.email, "sign_in_link", customer=customer, link="http://x/", minutes=15)
+        send_now(customer.email, "sign_in_link", customer=customer, link="http://x/", minutes=15)
     for path in ("/dev/outbox", "/dev/outbox/1"):
         response = client.get(path)
         assert response.status_code == 404

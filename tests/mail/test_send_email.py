@@ -1,4 +1,5 @@
-"""send_email: both parts from templates, SMTP or the outbox, and failures that never raise."""
+"""Rendering and delivering an email: both parts from templates, SMTP or the outbox, and
+failures that say what went wrong without the recipient or the message."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ import socket
 from datetime import UTC, datetime
 
 import pytest
+from jinja2 import TemplateNotFound
 from sqlalchemy import select
 
 from shop.accounts.models import Customer
 from shop.billing.models import SubscriptionStatus
 from shop.extensions import db
-from shop.mail import send_email
+from shop.mail.services import MailNotSent, deliver_rendered, render_email
 from tests.builders.billing import make_customer, make_plan, make_subscription
 from tests.builders.content import make_box
-from tests.mail.helpers import sent_emails
+from tests.mail.helpers import send_now, sent_emails
 from tests.mail.smtp_sink import SmtpSink
 
 LINK = "http://shop.test/account/login/abc123"
@@ -51,9 +53,17 @@ def closed_port() -> int:
 
 
 def sign_in_email(customer: Customer, **overrides: object) -> bool:
-    return send_email(
+    return send_now(
         customer.email, "sign_in_link", customer=customer, link=LINK, minutes=15, **overrides
     )
+
+
+def why_not_sent(customer: Customer) -> str:
+    """What `MailNotSent` says when the sign-in email cannot be delivered."""
+    rendered = render_email("sign_in_link", customer=customer, link=LINK, minutes=15)
+    with pytest.raises(MailNotSent) as refused:
+        deliver_rendered(customer.email, rendered)
+    return str(refused.value)
 
 
 # -- the outbox (no MAIL_URL) -----------------------------------------------------------------
@@ -99,7 +109,7 @@ def test_without_mail_url_the_email_is_kept_in_the_outbox(customer):
     ],
 )
 def test_billing_messages(customer, subscription, template, subject, text, html):
-    assert send_email(customer.email, template, customer=customer, subscription=subscription)
+    assert send_now(customer.email, template, customer=customer, subscription=subscription)
     (email,) = sent_emails()
     assert email.subject == subject
     for snippet in text:
@@ -111,7 +121,7 @@ def test_billing_messages(customer, subscription, template, subject, text, html)
 
 def test_payment_failed_links_to_the_account_url_given(customer, subscription):
     url = "http://shop.test/account/?from=email"
-    send_email(
+    send_now(
         customer.email,
         "payment_failed",
         customer=customer,
@@ -127,9 +137,7 @@ def test_the_html_part_is_escaped_and_the_text_part_is_not(app):
     customer = make_customer("tag@example.com", name="<b>Jo</b> & co", line1="1 <i>Tag</i> St")
     box = make_box("mac-and-cheese", "Mac & <Cheese>")
     subscription = make_subscription(customer, make_plan(box))
-    send_email(
-        customer.email, "subscription_confirmed", customer=customer, subscription=subscription
-    )
+    send_now(customer.email, "subscription_confirmed", customer=customer, subscription=subscription)
     (email,) = sent_emails()
     assert email.subject == "You're subscribed to Mac & <Cheese>"
     assert "Hi <b>Jo</b>," in email.text_body and "1 <i>Tag</i> St" in email.text_body
@@ -140,7 +148,7 @@ def test_the_html_part_is_escaped_and_the_text_part_is_not(app):
 
 def test_links_use_site_url_not_the_host_header(app, customer, subscription):
     with app.test_request_context("/", base_url="http://evil.example"):
-        send_email(customer.email, "payment_failed", customer=customer, subscription=subscription)
+        send_now(customer.email, "payment_failed", customer=customer, subscription=subscription)
     (email,) = sent_emails()
     assert "evil.example" not in email.text_body + email.html_body
     assert "http://shop.test/account/" in email.text_body
@@ -152,18 +160,16 @@ def test_a_subject_given_by_the_call_wins_and_stays_on_one_line(customer):
     assert email.subject == "Your link Bcc: everyone@example.com"
 
 
-def test_an_unknown_template_is_logged_not_raised(customer, shop_log):
-    assert send_email(customer.email, "no_such_message", customer=customer) is False
-    assert "email 'no_such_message' could not be rendered" in shop_log.text
+def test_an_unknown_template_is_an_error_not_an_email(customer):
+    with pytest.raises(TemplateNotFound):
+        render_email("no_such_message", customer=customer)
     assert sent_emails() == []
 
 
 def test_production_without_mail_url_sends_nothing_and_says_so(app, customer, shop_log):
     app.config["SHOP_ENV"] = "production"
-    assert sign_in_email(customer) is False
+    assert why_not_sent(customer) == "MAIL_URL is not set"
     assert sent_emails() == [], "a sign-in link must not sit in the database"
-    assert "MAIL_URL is not set" in shop_log.text
-    assert "jo@example.com" not in shop_log.text
 
 
 # -- SMTP -------------------------------------------------------------------------------------
@@ -194,12 +200,13 @@ def test_smtp_delivers_both_parts_with_the_right_headers(app, customer):
     assert sent_emails() == [], "sent, so not kept in the outbox"
 
 
-def test_a_refused_connection_returns_false_and_logs_without_the_address(app, customer, shop_log):
+def test_a_refused_connection_says_why_without_the_address_or_the_link(app, customer, shop_log):
     app.config["MAIL_URL"] = f"smtp://127.0.0.1:{closed_port()}"
-    assert sign_in_email(customer) is False
-    assert "email 'sign_in_link' to j…@example.com was not sent: ConnectionRefusedError" in (
-        shop_log.text
-    )
+    rendered = render_email("sign_in_link", customer=customer, link=LINK, minutes=15)
+    with pytest.raises(MailNotSent) as refused:
+        deliver_rendered(customer.email, rendered)
+    assert str(refused.value).startswith("ConnectionRefusedError")
+    assert "jo@example.com" not in str(refused.value) and LINK not in str(refused.value)
     assert "jo@example.com" not in shop_log.text and LINK not in shop_log.text
     assert sent_emails() == []
 
@@ -210,7 +217,7 @@ def test_a_mail_failure_leaves_the_committed_change_standing(app, subscription, 
     db.session.commit()
 
     assert (
-        send_email(customer.email, "payment_failed", customer=customer, subscription=subscription)
+        send_now(customer.email, "payment_failed", customer=customer, subscription=subscription)
         is False
     )
 
@@ -287,11 +294,11 @@ def test_smtp_uses_starttls_before_logging_in(app, customer, fake_smtp):
 def test_the_password_is_never_sent_without_tls(app, customer, fake_smtp, shop_log):
     fake_smtp.offers_starttls = False
     app.config["MAIL_URL"] = "smtp://apikey:secret@smtp.example.com:587"
-    assert sign_in_email(customer) is False
+    reason = why_not_sent(customer)
     (server,) = fake_smtp.instances
     assert not any(isinstance(call, tuple) for call in server.calls), "no login"
     assert "send" not in server.calls
-    assert "InsecureMailServer" in shop_log.text and "secret" not in shop_log.text
+    assert reason == "InsecureMailServer" and "secret" not in reason
 
 
 def test_smtps_connects_with_tls_from_the_start(app, customer, fake_smtp):
@@ -307,6 +314,5 @@ def test_a_refused_recipient_is_logged_without_the_servers_words(
 ):
     fake_smtp.refuse_recipient = True
     app.config["MAIL_URL"] = "smtp://smtp.example.com"
-    assert sign_in_email(customer) is False
-    assert "was not sent: SMTPRecipientsRefused" in shop_log.text
+    assert why_not_sent(customer) == "SMTPRecipientsRefused"
     assert "jo@example.com" not in shop_log.text

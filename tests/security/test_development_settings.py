@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from shop.mail.services import send_email
 from shop.site.development import refuse_remote_clients
 from tests.builders.billing import make_customer
 from tests.helpers import visible_text
-from tests.mail.helpers import sent_emails
+from tests.mail.helpers import send_now, sent_emails
 
 DEVELOPMENT = {"SHOP_ENV": "development", "DEV_OUTBOX": True}
 REFUSED = "This shop is running with development settings"
@@ -70,7 +69,7 @@ def test_the_outbox_refuses_other_computers_by_itself(app, client):
     """Even if the shop-wide guard were gone, the outbox (which shows sign-in links) is not."""
     app.before_request_funcs[None].remove(refuse_remote_clients)
     customer = make_customer("jo@example.com")
-    send_email(customer.email, "sign_in_link", customer=customer, link="http://x/", minutes=15)
+    send_now(customer.email, "sign_in_link", customer=customer, link="http://x/", minutes=15)
     assert sent_emails()
     for path in ("/dev/outbox", "/dev/outbox/1"):
         refused = from_address(client, path, "203.0.113.9")
