@@ -212,6 +212,9 @@ def load_settings(instance_path: Path) -> dict[str, object]:
         # ADMIN_LOCKOUT_MINUTES (doubling with each further lock, up to 8 times as long).
         "ADMIN_LOCKOUT_FAILURES": max(1, _int("ADMIN_LOCKOUT_FAILURES", 5)),
         "ADMIN_LOCKOUT_MINUTES": max(1, _int("ADMIN_LOCKOUT_MINUTES", 15)),
+        # A browser an admin signed in on is theirs this long: a lock others cause by guessing
+        # does not apply there (its wrong passwords still count).
+        "ADMIN_DEVICE_DAYS": max(1, _int("ADMIN_DEVICE_DAYS", 90)),
         # Host names answered besides SITE_URL's (e.g. an internal name for health checks);
         # any other Host header gets 400. Links are always built from SITE_URL.
         "EXTRA_TRUSTED_HOSTS": _list("EXTRA_TRUSTED_HOSTS"),

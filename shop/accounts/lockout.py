@@ -6,6 +6,10 @@ lock never tells who is an admin): after ADMIN_LOCKOUT_FAILURES failures in a ro
 locked for ADMIN_LOCKOUT_MINUTES, and each further lock lasts twice as long as the one before, up
 to MAX_LOCK_GROWTH times the first. Locks always end (the right password is never shut out for
 good), a successful sign-in forgets every failure, and a day without failures starts afresh.
+
+Someone guessing a few times every two hours could keep the account locked for ever; so a lock
+does not apply on a browser the admin signed in on before (a signed cookie, ADMIN_DEVICE_DAYS),
+and there the right password still works.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import math
 from datetime import datetime, timedelta
 
 # Eight times the first lock (two hours by default): five guesses per two hours makes guessing
-# hopeless, while someone locking the real admin out on purpose cannot do it for days.
+# hopeless; the admin's own browsers are not locked at all (see the module docstring).
 MAX_LOCK_GROWTH = 8
 # Failures older than this are forgotten: a typo last week does not make today's lock longer.
 FORGET_AFTER = timedelta(days=1)

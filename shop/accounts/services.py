@@ -9,6 +9,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -104,12 +105,16 @@ def create_admin(email: str, password: str) -> AdminUser:
     return admin
 
 
-def authenticate_admin(email: str, password: str) -> AdminUser | None:
+def authenticate_admin(
+    email: str, password: str, *, known_device: bool = False
+) -> AdminUser | None:
     """The active admin with these credentials, or None. One transaction per attempt, committed.
 
     A success records the login time and forgets earlier failures; a failure is counted against
     the email, known or not (see shop.accounts.lockout). Raises AdminSignInLocked, without
-    checking the password, while the email is locked, and on the failure that locks it.
+    checking the password, while the email is locked, and on the failure that locks it — except
+    on a `known_device` (a browser this admin signed in on before, see `device_token`): someone
+    locking the account from elsewhere does not lock its owner out.
     """
     email = normalise_email(email)
     key = _email_key(email)
@@ -119,9 +124,10 @@ def authenticate_admin(email: str, password: str) -> AdminUser | None:
     failures = db.session.scalar(
         select(AdminSignInFailures).where(AdminSignInFailures.email_hash == key).with_for_update()
     )
-    if failures is not None and failures.locked_until is not None and failures.locked_until > now:
+    locked_until = failures.locked_until if failures is not None else None
+    if locked_until is not None and locked_until > now and not known_device:
         db.session.rollback()
-        raise AdminSignInLocked(minutes_left(failures.locked_until, now))
+        raise AdminSignInLocked(minutes_left(locked_until, now))
     admin = db.session.scalar(select(AdminUser).where(AdminUser.email == email))
     if admin is None or not admin.is_active_admin:
         check_password_hash(_DUMMY_HASH, password)
@@ -131,7 +137,7 @@ def authenticate_admin(email: str, password: str) -> AdminUser | None:
     if admin is None:
         failures = _count_failure(failures, key, now)
         db.session.commit()
-        if failures.locked_until is not None and failures.locked_until > now:
+        if failures.locked_until is not None and failures.locked_until > now and not known_device:
             raise AdminSignInLocked(minutes_left(failures.locked_until, now))
         return None
     if failures is not None:
@@ -139,6 +145,29 @@ def authenticate_admin(email: str, password: str) -> AdminUser | None:
     admin.last_login_at = now
     db.session.commit()
     return admin
+
+
+def device_token(email: str) -> str:
+    """A signed token naming the admin email a browser signed in with: kept in a cookie, it
+    marks that browser as the admin's own for `authenticate_admin(known_device=True)`."""
+    return _device_serializer().dumps(_email_key(normalise_email(email)))
+
+
+def is_known_device(token: str | None, email: str) -> bool:
+    """Whether `token` (from the cookie) was issued to a browser that signed in as `email`
+    within ADMIN_DEVICE_DAYS."""
+    if not token:
+        return False
+    max_age = current_app.config["ADMIN_DEVICE_DAYS"] * 24 * 3600
+    try:
+        key = _device_serializer().loads(token, max_age=max_age)
+    except BadSignature:
+        return False
+    return hmac.compare_digest(str(key), _email_key(normalise_email(email)))
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="admin-known-device")
 
 
 def _email_key(email: str) -> str:

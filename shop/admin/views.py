@@ -24,7 +24,12 @@ from flask import (
 )
 from flask_login import current_user
 
-from shop.accounts.services import AdminSignInLocked, authenticate_admin
+from shop.accounts.services import (
+    AdminSignInLocked,
+    authenticate_admin,
+    device_token,
+    is_known_device,
+)
 from shop.accounts.sessions import (
     ADMIN_SESSION_EXPIRED,
     admin_session_expired,
@@ -60,6 +65,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 OPEN_ENDPOINTS = frozenset({"admin.login"})
 COMMENTS_PER_ADMIN_PAGE = 50
 LOGIN_FAILED = "That email and password don't match an admin account."
+# Marks a browser an admin signed in on (see shop.accounts.services.device_token).
+DEVICE_COOKIE = "admin_device"
 
 TAB_LABELS: dict[CommentStatus, str] = {
     CommentStatus.PENDING: "Pending",
@@ -146,8 +153,13 @@ def login() -> Response | tuple[str, int] | str:
     if request.method == "POST":
         if not form.validate():
             return render_template("admin/login.html", form=form, next_path=next_path), 400
+        email = form.email.data or ""
         try:
-            admin = authenticate_admin(form.email.data or "", form.password.data or "")
+            admin = authenticate_admin(
+                email,
+                form.password.data or "",
+                known_device=is_known_device(request.cookies.get(DEVICE_COOKIE), email),
+            )
         except AdminSignInLocked as exc:
             form.password.data = ""
             page = render_template(
@@ -160,7 +172,17 @@ def login() -> Response | tuple[str, int] | str:
                 "admin/login.html", form=form, next_path=next_path, login_error=LOGIN_FAILED
             )
         start_admin_session(admin)
-        return redirect(next_path or url_for("admin.dashboard"), code=303)
+        response = redirect(next_path or url_for("admin.dashboard"), code=303)
+        response.set_cookie(
+            DEVICE_COOKIE,
+            device_token(admin.email),
+            max_age=current_app.config["ADMIN_DEVICE_DAYS"] * 24 * 3600,
+            path=url_for("admin.login"),
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
     return render_template("admin/login.html", form=form, next_path=next_path)
 
 

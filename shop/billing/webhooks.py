@@ -94,7 +94,7 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-MAX_ATTEMPTS = 10  # about 4 hours of retries, 30 s … 1 h apart
+MAX_ATTEMPTS = 10  # about 3 hours of retries, 30 s … 1 h apart
 APPLY_JOB = "apply_event"
 
 

@@ -38,7 +38,7 @@ from shop.mail.services import MailNotSent, deliver_rendered, render_email
 
 logger = logging.getLogger(__name__)
 
-# About 4 hours of retries (30 s … 1 h apart) before an email is given up.
+# About 3 hours of retries (30 s … 1 h apart) before an email is given up.
 MAX_ATTEMPTS = 10
 SEND_JOB = "send_queued_email"
 

@@ -30,7 +30,10 @@ class RefuseUntrustedHosts:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         trusted = self.app.config.get("TRUSTED_HOSTS")
-        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+        # Host names are case-insensitive: "Shop.Example" is the shop's, as a browser means it.
+        host = (environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")).lower()
+        if "HTTP_HOST" in environ:
+            environ["HTTP_HOST"] = host
         if trusted and not host_is_trusted(host, trusted):
             return self._refused()(environ, start_response)
         return self.wsgi_app(environ, start_response)

@@ -175,3 +175,37 @@ def test_minutes_left_rounds_up_and_is_never_zero():
     assert minutes_left(now + timedelta(minutes=14, seconds=1), now) == 15
     assert minutes_left(now + timedelta(seconds=1), now) == 1
     assert locked_message(1).endswith("Try again in 1 minute.")
+
+
+def test_on_a_browser_the_admin_signed_in_on_before_a_lock_by_others_does_not_apply(app):
+    """Someone guessing from elsewhere can lock the account, but not its owner's own browser."""
+    own_browser: FlaskClient = app.test_client()
+
+    def sign_in(password: str) -> int:
+        return own_browser.post(
+            "/admin/login",
+            data={
+                "email": ADMIN_EMAIL,
+                "password": password,
+                "csrf_token": csrf_token(own_browser, "/admin/login"),
+            },
+        ).status_code
+
+    assert sign_in(ADMIN_PASSWORD) == 303  # the browser becomes known
+    own_browser.post("/admin/logout", data={"csrf_token": csrf_token(own_browser, "/admin/")})
+    assert fail(app, 5)[-1] == (429, LOCKED_15)  # locked by guesses from elsewhere
+    assert attempt(app, ADMIN_EMAIL, ADMIN_PASSWORD) == (429, LOCKED_15)  # a new browser: locked
+
+    assert sign_in(WRONG) == 200  # the owner's typo: a plain failure, still counted
+    assert sign_in(ADMIN_PASSWORD) == 303  # and the right password works there
+
+
+def test_a_device_cookie_for_another_email_or_forged_does_not_pass_the_lock(app):
+    from shop.accounts.services import device_token, is_known_device
+
+    with app.test_request_context():
+        other = device_token("someone.else@example.com")
+        assert is_known_device(device_token(ADMIN_EMAIL), ADMIN_EMAIL)
+        assert not is_known_device(other, ADMIN_EMAIL)
+        assert not is_known_device(other[:-2] + "xx", "someone.else@example.com")
+        assert not is_known_device(None, ADMIN_EMAIL)

@@ -105,3 +105,13 @@ def test_trusted_hosts_come_from_site_url():
         "a.example",
         "localhost",
     ]
+
+
+@pytest.mark.parametrize("host", ["SHOP.TEST", "Shop.Test", "LOCALHOST:5000"])
+def test_the_shops_own_and_loopback_names_are_answered_in_any_case(client, host):
+    assert client.get("/", headers={"Host": host}).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["[::1]", "EVIL.test", "evil.test", "shop.test.evil.test"])
+def test_other_hosts_are_still_refused(client, host):
+    assert client.get("/", headers={"Host": host}).status_code == 400
