@@ -190,7 +190,8 @@ def jobs_in_redis(url: str = JOB_QUEUE_URL) -> list[tuple[str, tuple[Any, ...]]]
     """(name, args) of every job waiting in the Redis queue or its schedule (retries)."""
     import huey
 
-    queue = huey.RedisHuey(name="musclebox", url=url, results=False, utc=True)
+    # As the shop builds it (shop.jobs): priorities, so emails go before events.
+    queue = huey.PriorityRedisHuey(name="musclebox", url=url, results=False, utc=True)
     try:
         items = [*queue.storage.enqueued_items(), *queue.storage.scheduled_items()]
         messages = [queue.serializer.deserialize(item) for item in items]
