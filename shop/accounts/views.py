@@ -72,11 +72,14 @@ from shop.billing.subscriptions import (
 from shop.dates import shop_timezone
 from shop.db import utcnow
 from shop.extensions import csrf, db, limiter
+from shop.site.errors import RETRY_AFTER_SECONDS
 from shop.site.headers import private_page
 from shop.site.params import as_id
 from shop.urls import absolute_url
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
+# Stripe not answering: like checkout, "try again in a moment" (503), for browsers and robots.
+PROVIDER_DOWN_HEADERS = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
 
 MAX_TOKEN_LENGTH = 128
 
@@ -297,7 +300,7 @@ def _log_provider_error(what: str, customer: Customer, exc: PaymentProviderError
 
 def _provider_unavailable(
     eyebrow: str, retry_action: str, retry_fields: dict[str, str]
-) -> tuple[str, int]:
+) -> tuple[str, int, dict[str, str]]:
     page = render_template(
         "accounts/billing_unavailable.html",
         button_form=ButtonForm(),
@@ -305,7 +308,7 @@ def _provider_unavailable(
         retry_action=retry_action,
         retry_fields=retry_fields,
     )
-    return page, 502
+    return page, 503, PROVIDER_DOWN_HEADERS
 
 
 # -- skipping a box ---------------------------------------------------------------------------
@@ -398,7 +401,7 @@ def address() -> Response | tuple[str, int] | str:
         page = render_template(
             "accounts/address.html", form=form, customer=customer, provider_down=True
         )
-        return page, 502
+        return page, 503, PROVIDER_DOWN_HEADERS
     flash(_moved_message(new_address, readdressed, already_packed), "success")
     return redirect(url_for("accounts.account", _anchor="address-title"), code=303)
 

@@ -179,7 +179,7 @@ def test_billing_portal_failure_shows_a_friendly_page(customer_client, monkeypat
 
     response = press_manage_billing(customer_client)
 
-    assert response.status_code == 502
+    assert response.status_code == 503 and "Retry-After" in response.headers
     page = visible_text(response)
     assert "We couldn't reach our payment provider" in page
     assert "Please try again in a minute." in page

@@ -216,7 +216,7 @@ def test_when_stripe_fails_nothing_changes_and_the_form_says_so(
 
     response = post_address(customer_client)
 
-    assert response.status_code == 502
+    assert response.status_code == 503 and "Retry-After" in response.headers
     page = visible_text(response)
     assert "We couldn't reach our payment provider, so nothing was changed." in page
     assert "Stripe is down" not in page

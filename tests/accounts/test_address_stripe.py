@@ -95,6 +95,6 @@ def test_when_stripe_refuses_nothing_changes(app, stripe_emulator):
 
     response = post_new_address(client)
 
-    assert response.status_code == 502
+    assert response.status_code == 503 and "Retry-After" in response.headers
     assert "nothing was changed" in visible_text(response)
     assert address_of(db.session.get(Customer, customer.id), "shipping_") == OLD
