@@ -133,3 +133,15 @@ def stripe_emulator(stripe_emulator_server: RunningEmulator) -> RunningEmulator:
     """The emulator, emptied for this test (objects, events, clock)."""
     stripe_emulator_server.emulator.reset()
     return stripe_emulator_server
+
+
+@pytest.fixture
+def show(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """`print` past pytest's capture: a test's figures (what it injected, what it measured)
+    appear in every run's output, CI's log too, not only when it fails."""
+
+    def write(*parts: object, **options: Any) -> None:
+        with capsys.disabled():
+            print(*parts, **options)
+
+    return write

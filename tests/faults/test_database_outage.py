@@ -270,7 +270,7 @@ def fetch(url: str, *, data: bytes | None = None, headers: dict[str, str] | None
 
 
 @postgres_only
-def test_gunicorn_answers_503_while_postgres_is_cut_and_recovers_without_restart(tmp_path):
+def test_gunicorn_answers_503_while_postgres_is_cut_and_recovers_without_restart(show, tmp_path):
     prepare_database(TEST_DATABASE_URL)
     seed = app_on(TEST_DATABASE_URL)
     with seed.app_context():
@@ -309,7 +309,7 @@ def test_gunicorn_answers_503_while_postgres_is_cut_and_recovers_without_restart
             recovered = [fetch(server.url(path))[0] for path in PAGES]
             same_workers = server.worker_pids() == workers
 
-    print(
+    show(
         f"\ndatabase cut for {len(answers)} requests: {statuses.count(503)}x503 with "
         f"{with_retry_after} Retry-After, {len(lines)} log lines, {tracebacks} tracebacks; "
         f"after restoring: {recovered}, same {len(workers)} worker pids: {same_workers}"

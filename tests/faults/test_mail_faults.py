@@ -53,7 +53,7 @@ def emails_of(stack: ShopStack, email_address: str) -> list[QueuedEmail]:
 
 @postgres_only
 @pytest.mark.parametrize("mode", ["refuse", "hang", "tempfail"])
-def test_mail_server_failing_keeps_pages_fast_and_every_email_arrives_once(stack, mode):
+def test_mail_server_failing_keeps_pages_fast_and_every_email_arrives_once(show, stack, mode):
     stack.mail_mode("accept")
     stack.stripe_mode("pass")
     buyer = f"mo.{mode}@example.com"
@@ -113,7 +113,7 @@ def test_mail_server_failing_keeps_pages_fast_and_every_email_arrives_once(stack
     assert token, body
     assert browser.get(f"/account/login/{token.group(1)}").status == 200
 
-    print(
+    show(
         f"\nmail {mode}: success page 200 in {success.seconds * 1000:.0f} ms and sign-in 303 in "
         f"{sign_in.seconds * 1000:.0f} ms (limit {FAST_SECONDS} s, mail timeout "
         f"{MAIL_TIMEOUT:.0f} s); {len(deliveries)} webhooks 200; 2 emails pending after "

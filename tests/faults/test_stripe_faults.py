@@ -176,7 +176,7 @@ def free_pages_while(browser: Browser, rounds: int = 2) -> dict[str, float]:
 
 @postgres_only
 @pytest.mark.parametrize("mode", ["refuse", "hang", "500", "429"])
-def test_stripe_failing_keeps_pages_fast_and_the_work_completes_when_it_returns(stack, mode):
+def test_stripe_failing_keeps_pages_fast_and_the_work_completes_when_it_returns(show, stack, mode):
     stack.stripe_mode("pass")
     buyer = f"bea.{mode}@example.com"
     browser = stack.browser()
@@ -307,7 +307,7 @@ def test_stripe_failing_keeps_pages_fast_and_the_work_completes_when_it_returns(
     assert count(stack, QueuedEmail) == before[QueuedEmail] + 1, "one email: the confirmation"
 
     free_text = ", ".join(f"{path} {seconds * 1000:.0f} ms" for path, seconds in free.items())
-    print(
+    show(
         f"\nstripe {mode}: checkout answered {checkouts[0].status} in "
         f"{max(a.seconds for a in checkouts):.2f} s and the success page {success.status} in "
         f"{success.seconds:.2f} s (limit {limit:.0f} s)"
@@ -376,7 +376,7 @@ def addresses(stack: ShopStack, subscription_id: int) -> tuple[str | None, str |
 
 @postgres_only
 @pytest.mark.parametrize("mode", ["refuse", "hang", "500", "429"])
-def test_account_billing_and_address_fail_fast_and_change_nothing(stack, account, mode):
+def test_account_billing_and_address_fail_fast_and_change_nothing(show, stack, account, mode):
     browser, subscription_id = account
     stack.stripe_mode("pass")
     line1 = f"{len(mode)} {mode.capitalize()} Street"
@@ -413,7 +413,7 @@ def test_account_billing_and_address_fail_fast_and_change_nothing(stack, account
     assert addresses(stack, subscription_id) == (line1, line1)
     assert billing_again.status == 303
     assert urlsplit(billing_again.headers["Location"]).hostname == "127.0.0.1"
-    print(
+    show(
         f"\nstripe {mode} on the account: billing portal {billing.status} in "
         f"{billing.seconds:.2f} s, address change {moved.status} in {moved.seconds:.2f} s "
         f"(limit {limit:.0f} s), address unchanged; after Stripe returned: address changed "

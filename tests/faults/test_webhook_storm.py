@@ -53,7 +53,7 @@ def running() -> Iterator[RunningEmulator]:
         yield emulator
 
 
-def test_a_year_of_events_shuffled_and_duplicated_converges_on_stripe(running, tmp_path):
+def test_a_year_of_events_shuffled_and_duplicated_converges_on_stripe(show, running, tmp_path):
     database_url = TEST_DATABASE_URL
     app, price_ids = prepare_shop(database_url, running)
     phases: list[tuple[DeliveryReport, float]] = []
@@ -112,18 +112,18 @@ def test_a_year_of_events_shuffled_and_duplicated_converges_on_stripe(running, t
             # The shop's own repair finds nothing to repair either.
             repairs = [d for d in reconcile_subscriptions() if d.field != "skipped"]
             db.session.remove()
-    print(f"\nhistory: {history.summary()}, made in {made:.1f}s")
+    show(f"\nhistory: {history.summary()}, made in {made:.1f}s")
     assert len(history.subscription_ids) >= 100 and len(history.events) > 1000
     for wanted in ("invoice.payment_failed", "customer.subscription.deleted", "invoice.voided"):
         assert history.event_types[wanted] > 0, wanted
     events = sum(report.events for report, _waited in phases)
     duplicates = sum(report.duplicates for report, _waited in phases)
     assert events == len(sent_ids)
-    print(
+    show(
         f"{events} events, {duplicates} duplicates, {SENDERS} senders: "
         f"{len(result.lost)} lost, {len(result.twice)} applied twice"
     )
-    print(
+    show(
         "delivery "
         + ", then ".join(
             f"{report.events} events in {report.seconds:.1f}s ({report.attempts} POSTs, "
@@ -132,9 +132,9 @@ def test_a_year_of_events_shuffled_and_duplicated_converges_on_stripe(running, t
         )
     )
     in_order = len(history.subscription_ids) - len(result.misordered)
-    print(f"calendars: {in_order} of {len(history.subscription_ids)} in the order paid")
-    print("facts:", dict(sorted(result.facts.items())))
-    print(f"reconcile afterwards: {len(repairs)} repairs")
+    show(f"calendars: {in_order} of {len(history.subscription_ids)} in the order paid")
+    show("facts:", dict(sorted(result.facts.items())))
+    show(f"reconcile afterwards: {len(repairs)} repairs")
     assert result.facts["emails sent"] > 0
     assert repairs == [], repairs[:10]
     assert not result.lost and not result.twice and not result.differ, result.problems()

@@ -66,7 +66,7 @@ def wait_for(condition, timeout: float, step: float = 0.05) -> bool:  # type: ig
     return False
 
 
-def test_a_job_worker_killed_mid_job_loses_nothing(running, tmp_path):
+def test_a_job_worker_killed_mid_job_loses_nothing(show, running, tmp_path):
     app, price_ids = prepare_shop(TEST_DATABASE_URL, running)
 
     with SmtpServer() as smtp, FaultProxy("127.0.0.1", running.port) as stripe:
@@ -105,9 +105,13 @@ def test_a_job_worker_killed_mid_job_loses_nothing(running, tmp_path):
             first = job_worker(env, tmp_path / "worker-1.log", JOB_THREADS).start()
             second = job_worker(env, tmp_path / "worker-2.log", JOB_THREADS)
             try:
-                assert wait_for(lambda: jobs_in_flight(app) >= JOB_THREADS, 30), first.log_text()
+                # Mid-job: a job holds a subscription's lock while Stripe hangs. Its siblings
+                # may wait on the same subscription's lock (events of one subscription come
+                # together), so not every thread holds one: give them a moment to claim theirs.
+                assert wait_for(lambda: jobs_in_flight(app) >= 1, 30), first.log_text()
+                time.sleep(2)
                 claimed = locked_events(app)
-                assert len(claimed) == JOB_THREADS, claimed
+                assert 1 <= len(claimed) <= JOB_THREADS, claimed
                 victim = first.pid
                 first.kill()
                 # PostgreSQL sees the connections drop and rolls their transactions back.
@@ -144,7 +148,7 @@ def test_a_job_worker_killed_mid_job_loses_nothing(running, tmp_path):
         for line in second.log_text().splitlines()
         if "webhook events were overdue" in line
     )
-    print(
+    show(
         f"\nkilled worker pid {victim} mid-job ({len(claimed)} jobs in flight: events {claimed} "
         f"left queued, untouched; {len(lost_jobs)} of their jobs gone from Redis with it); "
         f"after restart + sweep (sweep-jobs: '{swept}'; the worker's minute sweep: {periodic} "
@@ -152,7 +156,7 @@ def test_a_job_worker_killed_mid_job_loses_nothing(running, tmp_path):
         f"{len(result.twice)} applied twice, {result.facts['emails sent']} emails sent once "
         f"(settled {waited:.1f}s after the sweep)"
     )
-    print("facts:", dict(sorted(result.facts.items())))
+    show("facts:", dict(sorted(result.facts.items())))
     assert lost_jobs, "no job was lost with the worker: the sweep was not needed"
     assert not result.lost and not result.twice and not result.differ, result.problems()
     assert not result.misordered, result.problems()
@@ -190,7 +194,7 @@ def half_written_events(app, ids: list[int]) -> list[str]:  # type: ignore[no-un
     return bad
 
 
-def test_a_web_worker_killed_mid_request_loses_nothing(running, tmp_path):
+def test_a_web_worker_killed_mid_request_loses_nothing(show, running, tmp_path):
     app, price_ids = prepare_shop(TEST_DATABASE_URL, running)
     kills: list[tuple[int, int]] = []  # (pid, deliveries done when it was killed)
 
@@ -245,14 +249,14 @@ def test_a_web_worker_killed_mid_request_loses_nothing(running, tmp_path):
             subscription_ids=history.subscription_ids,
         )
     failed = sum(report.retried.values())
-    print(
+    show(
         f"\nkilled web worker pid(s) {', '.join(str(pid) for pid, _ in kills)} mid-stream "
         f"(after {', '.join(str(done) for _, done in kills)} deliveries; {failed} POSTs failed "
         f"and were retried: {dict(report.retried)}); {report.events} events in the stream, "
         f"{report.duplicates} duplicates, {len(sent_ids)} in all: {len(result.lost)} lost, "
         f"{len(result.twice)} applied twice, {result.facts['emails sent']} emails sent once"
     )
-    print("facts:", dict(sorted(result.facts.items())))
+    show("facts:", dict(sorted(result.facts.items())))
     assert len(kills) == 2
     assert not report.gave_up, report.gave_up[:5]
     assert failed > 0, "no request was cut short: the kill did not land mid-request"

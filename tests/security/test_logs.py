@@ -97,7 +97,7 @@ def leaks(text: str, secrets: dict[str, str]) -> dict[str, int]:
 
 
 def test_journeys_log_no_personal_data_capability_or_secret(
-    app: Flask, client: FlaskClient, stripe_emulator: RunningEmulator, every_log: Capture
+    show, app: Flask, client: FlaskClient, stripe_emulator: RunningEmulator, every_log: Capture
 ) -> None:
     seed_demo()
     sync_catalogue(gateway())
@@ -178,9 +178,9 @@ def test_journeys_log_no_personal_data_capability_or_secret(
     }
     counts = leaks(every_log.text, secrets)
     loggers = sorted({line.split(":", 1)[0].split(" ", 1)[1] for line in every_log.lines})
-    print(f"captured {len(every_log.lines)} log records from {len(loggers)} loggers: {loggers}")
+    show(f"captured {len(every_log.lines)} log records from {len(loggers)} loggers: {loggers}")
     for name, count in counts.items():
-        print(f"  {count} × {name}")
+        show(f"  {count} × {name}")
     # The capture really was at DEBUG everywhere (else finding nothing would prove nothing).
     assert any(line.startswith("INFO sqlalchemy.engine") for line in every_log.lines)
     assert any("[SQL parameters hidden" in line for line in every_log.lines)
@@ -190,7 +190,7 @@ def test_journeys_log_no_personal_data_capability_or_secret(
 
 
 def test_the_development_servers_access_log_holds_no_token_or_query(
-    app: Flask, every_log: Capture
+    show, app: Flask, every_log: Capture
 ) -> None:
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=RedactedRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -205,7 +205,7 @@ def test_the_development_servers_access_log_holds_no_token_or_query(
     finally:
         server.shutdown()
     access = [line for line in every_log.lines if line.startswith("INFO werkzeug")]
-    print(f"captured {len(access)} access log lines")
+    show(f"captured {len(access)} access log lines")
     assert len(access) == 2, access
     assert "/account/login/[redacted] HTTP/1.1" in access[0]
     assert "/checkout/success HTTP/1.1" in access[1]
