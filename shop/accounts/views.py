@@ -17,6 +17,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -300,7 +301,7 @@ def _log_provider_error(what: str, customer: Customer, exc: PaymentProviderError
 
 def _provider_unavailable(
     eyebrow: str, retry_action: str, retry_fields: dict[str, str]
-) -> tuple[str, int, dict[str, str]]:
+) -> Response:
     page = render_template(
         "accounts/billing_unavailable.html",
         button_form=ButtonForm(),
@@ -308,7 +309,7 @@ def _provider_unavailable(
         retry_action=retry_action,
         retry_fields=retry_fields,
     )
-    return page, 503, PROVIDER_DOWN_HEADERS
+    return make_response(page, 503, PROVIDER_DOWN_HEADERS)
 
 
 # -- skipping a box ---------------------------------------------------------------------------
@@ -401,7 +402,7 @@ def address() -> Response | tuple[str, int] | str:
         page = render_template(
             "accounts/address.html", form=form, customer=customer, provider_down=True
         )
-        return page, 503, PROVIDER_DOWN_HEADERS
+        return make_response(page, 503, PROVIDER_DOWN_HEADERS)
     flash(_moved_message(new_address, readdressed, already_packed), "success")
     return redirect(url_for("accounts.account", _anchor="address-title"), code=303)
 

@@ -118,7 +118,8 @@ def record_invoice(invoice_snapshot: dict[str, Any], after: AfterCommit) -> Invo
         data = gateway().retrieve_invoice(invoice_snapshot["id"])
     except NotFoundAtProvider as exc:
         raise UnknownStripeObject(f"Stripe has no invoice {invoice_snapshot['id']}") from exc
-    if data.get("status") == "paid":
+    # A subscription's first invoice has nothing before it: Stripe need not be asked.
+    if data.get("status") == "paid" and data.get("billing_reason") != "subscription_create":
         grant_earlier_paid_periods(data, subscription)
     invoice, _granted = apply_paid_invoice(data, subscription)
     if (
