@@ -115,7 +115,8 @@ def _work_page(
     counts = dict(
         db.session.execute(select(status_column, func.count()).group_by(status_column)).all()
     )
-    members = list(type(status))
+    # Failed first: what waits for an admin, and the tab a phone shows without scrolling.
+    members = sorted(type(status), key=lambda member: member.value != "failed")
     return render_template(
         f"admin/{endpoint.removeprefix('admin.')}.html",
         status=status,
