@@ -1,6 +1,7 @@
 """Imports every model so that the metadata (and Alembic) sees the whole schema."""
 
 from shop.accounts.models import AdminSignInFailures, AdminUser, Customer, SignInLink
+from shop.audit.models import AuditEntry
 from shop.billing.models import CheckoutRecord, Invoice, Shipment, Subscription, WebhookEvent
 from shop.blog.models import Article, Author, Tag, article_tags
 from shop.catalog.models import Box, Plan
@@ -11,6 +12,7 @@ __all__ = [
     "AdminSignInFailures",
     "AdminUser",
     "Article",
+    "AuditEntry",
     "Author",
     "Box",
     "CheckoutRecord",

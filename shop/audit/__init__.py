@@ -1,0 +1,1 @@
+"""The audit log: who did what in the admin area, and when."""
