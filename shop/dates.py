@@ -22,6 +22,13 @@ def short_date(value: datetime, tz: ZoneInfo, now: datetime) -> str:
     return text if local.year == now.astimezone(tz).year else f"{text} {local.year}"
 
 
+def date_time(value: datetime, tz: ZoneInfo) -> str:
+    """ "3 Jan 2027, 4:05 pm AEDT" in the shop's time zone (for the admin's logs and lists)."""
+    local = value.astimezone(tz)
+    hour = local.hour % 12 or 12
+    return f"{local.day} {local:%b %Y}, {hour}:{local:%M} {'am' if local.hour < 12 else 'pm'} {local:%Z}"
+
+
 def long_date(value: datetime, tz: ZoneInfo) -> str:
     """ "3 January 2027" in the shop's time zone."""
     local = value.astimezone(tz)

@@ -364,4 +364,4 @@ def _reply_display_name() -> str:
 
 
 # The shipping pages register their routes on `bp` (see shop/admin/shipping.py).
-from shop.admin import jobs, shipping  # noqa: E402, F401
+from shop.admin import audit, jobs, settings, shipping  # noqa: E402, F401

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from shop.accounts.addresses import PostalAddress, address_of, delivery_problem, store_address
+from shop.audit.services import record_admin_action
 from shop.billing.models import (
     BoxStatus,
     CalendarBox,
@@ -114,6 +115,19 @@ def run_shipping(month: str) -> ShippingRunReport:
         db.session.add(new_shipment(box, address))
         report.created += 1
         report.per_box[box.box.name] += 1
+    record_admin_action(
+        "shipment.run",
+        f"Ran the shipping month {month}: {report.created} new shipment(s), "
+        f"{report.already_in_run} already in the run, {report.held} held, "
+        f"{len(report.without_address)} without an address",
+        subject=f"month:{month}",
+        details={
+            "created": report.created,
+            "already_in_run": report.already_in_run,
+            "held": report.held,
+            "without_address": report.without_address[:200],
+        },
+    )
     db.session.commit()
     return report
 
@@ -224,6 +238,16 @@ def mark_shipments(
             ):
                 shipment.shipped_email_sent_at = shipment.shipped_email_sent_at or now
                 emailed += 1
+    shown = ", ".join(f"#{shipment_id}" for shipment_id in ids[:5]) + (
+        ", …" if len(ids) > 5 else ""
+    )
+    record_admin_action(
+        f"shipment.{status.value}",
+        f"Marked {len(ids)} shipment(s) {status.value.replace('_', ' ')} ({shown})"
+        + (f", {carrier} {tracking_number}".rstrip() if carrier or tracking_number else ""),
+        subject=f"shipment:{ids[0]}" if len(ids) == 1 else "",
+        details={"ids": ids[:200], "count": len(ids), "carrier": carrier},
+    )
     db.session.commit()
     after.run()
     return MarkReport(changed=len(shipments), emailed=emailed)
@@ -245,5 +269,11 @@ def decide_held_box(box_id: int, *, send: bool) -> CalendarBox:
                 raise ShippingError("That box has already shipped.")
             db.session.delete(box.shipment)
         box.status = BoxStatus.CANCELLED
+    record_admin_action(
+        "shipment.send_held" if send else "shipment.cancel_held",
+        f"{'Sent' if send else 'Cancelled'} held box #{box.id} ({box.ship_month}) of "
+        f"subscription #{box.subscription_id}",
+        subject=f"calendar_box:{box.id}",
+    )
     db.session.commit()
     return box

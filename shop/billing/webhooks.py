@@ -30,6 +30,7 @@ from flask import current_app
 from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 
+from shop.audit.services import record_admin_action
 from shop.billing.checkout import fulfil_checkout_session
 from shop.billing.customers import apply_customer_update
 from shop.billing.gateway import NotFoundAtProvider, gateway
@@ -163,6 +164,12 @@ def process_again(record_id: int) -> bool:
     record = db.session.get(WebhookEvent, record_id)
     if record is None or record.outcome not in (EventOutcome.FAILED, EventOutcome.IGNORED):
         return False
+    record_admin_action(
+        "event.process_again",
+        f"Queued Stripe event {record.stripe_event_id} ({record.type}) again; it was "
+        f"{record.outcome.value} after {record.attempts} attempt(s)",
+        subject=f"event:{record.stripe_event_id}",
+    )
     record.outcome = EventOutcome.QUEUED
     record.attempts = 0
     record.next_attempt_at = utcnow()
@@ -203,6 +210,7 @@ def _claim(record_id: int) -> WebhookEvent | None:
 
 
 def _new_record(event: dict[str, Any], outcome: EventOutcome) -> WebhookEvent:
+    object_id, subscription_id = event_subjects(event)
     return WebhookEvent(
         stripe_event_id=event["id"],
         type=event["type"],
@@ -212,7 +220,46 @@ def _new_record(event: dict[str, Any], outcome: EventOutcome) -> WebhookEvent:
         outcome=outcome,
         attempts=0,
         next_attempt_at=utcnow(),
+        object_id=object_id,
+        stripe_subscription_id=subscription_id,
     )
+
+
+def event_subjects(event: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(the id of the event's object, the id of the subscription it concerns), each None when
+    the payload does not say (or says it in a shape no Stripe id has).
+
+    The subscription is the object itself for `customer.subscription.*`, the invoice's
+    `parent.subscription_details.subscription` (or the older top-level `subscription`) for an
+    invoice, and the session's `subscription` for a checkout session. A pure function over the
+    payload: the migration that added these columns filled them in the same way.
+    """
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        return None, None
+    object_id = _stripe_id(obj.get("id"))
+    kind = obj.get("object")
+    event_type = event.get("type") if isinstance(event.get("type"), str) else ""
+    if kind == "subscription" or event_type.startswith("customer.subscription."):
+        return object_id, object_id
+    if kind == "invoice" or event_type.startswith("invoice."):
+        parent = obj.get("parent")
+        details = parent.get("subscription_details") if isinstance(parent, dict) else None
+        subscription = details.get("subscription") if isinstance(details, dict) else None
+        return object_id, _stripe_id(subscription) or _stripe_id(obj.get("subscription"))
+    if kind == "checkout.session" or event_type.startswith("checkout.session."):
+        return object_id, _stripe_id(obj.get("subscription"))
+    return object_id, None
+
+
+def _stripe_id(value: object) -> str | None:
+    """A Stripe id given as text or as an expanded object; None for anything else."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    if isinstance(value, str) and 0 < len(value) <= 255:
+        return value
+    return None
 
 
 def _short_text(value: object, length: int) -> str | None:

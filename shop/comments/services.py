@@ -12,9 +12,11 @@ from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from shop.audit.services import record_admin_action
 from shop.blog.models import Article
 from shop.comments.models import MAX_DEPTH, Comment, CommentStatus
 from shop.comments.policy import PolicySettings, Submission, decide
+from shop.comments.settings import current_comment_settings
 from shop.db import utcnow
 from shop.extensions import db
 
@@ -57,16 +59,8 @@ class Visitor:
 
 
 def policy_settings() -> PolicySettings:
-    config = current_app.config
-    return PolicySettings(
-        max_links=config["COMMENT_MAX_LINKS"],
-        moderation_words=tuple(config["COMMENT_MODERATION_WORDS"]),
-        blocklist_words=tuple(config["COMMENT_BLOCKLIST_WORDS"]),
-        blocklist_emails=tuple(config["COMMENT_BLOCKLIST_EMAILS"]),
-        blocklist_ips=tuple(config["COMMENT_BLOCKLIST_IPS"]),
-        close_after_days=config["COMMENT_CLOSE_AFTER_DAYS"],
-        min_seconds=config["COMMENT_MIN_SECONDS"],
-    )
+    """The moderation policy in force: the admin's comment settings (shop.comments.settings)."""
+    return current_comment_settings().policy()
 
 
 def _fingerprint(email: str, body: str) -> str:
@@ -245,12 +239,15 @@ def moderate(
     ).all()
     if action is ModerationAction.DELETE:
         # Replies go with their parent (ON DELETE CASCADE), so the thread never dangles.
-        result = db.session.execute(delete(Comment).where(Comment.id.in_([c.id for c in comments])))
+        deleted = [c.id for c in comments]
+        result = db.session.execute(delete(Comment).where(Comment.id.in_(deleted)))
+        _record_moderation(action, deleted, admin_email)
         db.session.commit()
         return ModerationResult(changed=result.rowcount or 0)
 
     stamp = utcnow().strftime("%Y-%m-%d %H:%M UTC")
-    changed = waiting = held = 0
+    changed_ids: list[int] = []
+    waiting = held = 0
     for comment in comments:
         target = _target_status(comment, action)
         if target == CommentStatus.APPROVED and not _parent_shown(comment):
@@ -268,9 +265,42 @@ def moderate(
             f"{target.value.capitalize()} by {admin_email} on {stamp}",
         ]
         db.session.flush()
-        changed += 1
+        changed_ids.append(comment.id)
+    _record_moderation(action, changed_ids, admin_email, replies_held=held)
     db.session.commit()
-    return ModerationResult(changed=changed, waiting_for_parent=waiting, replies_held=held)
+    return ModerationResult(changed=len(changed_ids), waiting_for_parent=waiting, replies_held=held)
+
+
+# The audit log keeps at most this many ids of one bulk action (the count is always exact).
+AUDITED_IDS = 200
+_PAST_TENSE = {
+    ModerationAction.APPROVE: "Approved",
+    ModerationAction.UNAPPROVE: "Unapproved",
+    ModerationAction.SPAM: "Marked as spam",
+    ModerationAction.TRASH: "Trashed",
+    ModerationAction.RESTORE: "Restored",
+    ModerationAction.DELETE: "Deleted for good",
+}
+
+
+def _record_moderation(
+    action: ModerationAction, ids: list[int], admin_email: str, *, replies_held: int = 0
+) -> None:
+    """One audit entry per moderation that changed something (a no-op is not an action)."""
+    if not ids:
+        return
+    shown = ", ".join(f"#{comment_id}" for comment_id in ids[:5]) + (", …" if len(ids) > 5 else "")
+    noun = "comment" if len(ids) == 1 else "comments"
+    summary = f"{_PAST_TENSE[action]} {len(ids)} {noun} ({shown})"
+    if replies_held:
+        summary += f"; {replies_held} approved repl{'y' if replies_held == 1 else 'ies'} held"
+    record_admin_action(
+        f"comment.{action.value}",
+        summary,
+        subject=f"comment:{ids[0]}" if len(ids) == 1 else "",
+        details={"ids": ids[:AUDITED_IDS], "count": len(ids), "replies_held": replies_held},
+        actor=admin_email,
+    )
 
 
 def _target_status(comment: Comment, action: ModerationAction) -> CommentStatus:
@@ -317,6 +347,12 @@ def edit_comment_text(comment: Comment, body: str, admin_email: str) -> None:
         *comment.status_reasons,
         f"Text edited by {admin_email} on {utcnow().strftime('%Y-%m-%d %H:%M UTC')}",
     ]
+    record_admin_action(
+        "comment.edit",
+        f"Edited the text of comment #{comment.id}",
+        subject=f"comment:{comment.id}",
+        actor=admin_email,
+    )
     db.session.commit()
 
 
@@ -330,7 +366,8 @@ def approve_and_reply(comment: Comment, body: str, admin_email: str, display_nam
         raise CommentRejected(
             "This comment replies to one that isn't approved. Approve that one first."
         )
-    if comment.status != CommentStatus.APPROVED:
+    approving = comment.status != CommentStatus.APPROVED
+    if approving:
         comment.status = CommentStatus.APPROVED
         comment.status_reasons = [
             *comment.status_reasons,
@@ -356,6 +393,15 @@ def approve_and_reply(comment: Comment, body: str, admin_email: str, display_nam
         created_at=now,
     )
     db.session.add(reply)
+    db.session.flush()
+    record_admin_action(
+        "comment.reply",
+        f"Replied to comment #{comment.id} (reply #{reply.id})"
+        + (", approving it" if approving else ""),
+        subject=f"comment:{comment.id}",
+        details={"reply_id": reply.id},
+        actor=admin_email,
+    )
     db.session.commit()
     return reply
 

@@ -30,6 +30,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, and_, or_, select, update
 
+from shop.audit.services import record_admin_action
 from shop.db import utcnow
 from shop.extensions import db
 from shop.jobs import Backlog, due_by, enqueue, job, lost_after, register_backlog, retry_delay
@@ -197,6 +198,12 @@ def send_again(email_id: int) -> bool:
     email = db.session.get(QueuedEmail, email_id)
     if email is None or email.status is not EmailStatus.FAILED:
         return False
+    record_admin_action(
+        "email.send_again",
+        f"Queued email #{email.id} ({email.template}) again after {email.attempts} failed "
+        "attempt(s)",
+        subject=f"email:{email.id}",
+    )
     email.status = EmailStatus.PENDING
     email.attempts = 0
     email.next_attempt_at = utcnow()

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shop.blog.queries import published_articles
 from shop.catalog.queries import active_boxes
-from shop.dates import long_date, month_label, ordinal, shop_timezone, short_date
+from shop.dates import date_time, long_date, month_label, ordinal, shop_timezone, short_date
 from shop.db import utcnow
 from shop.extensions import db, limiter
 from shop.jobs import overdue_work
@@ -118,6 +118,12 @@ def site_globals() -> dict[str, object]:
 def long_date_filter(value: datetime | None) -> str:
     """24 November 2026, in the shop's time zone."""
     return long_date(value, shop_timezone()) if value else ""
+
+
+@bp.app_template_filter("date_time")
+def date_time_filter(value: datetime | None) -> str:
+    """3 Jan 2027, 4:05 pm AEDT: a moment in the shop's time zone."""
+    return date_time(value, shop_timezone()) if value else ""
 
 
 @bp.app_template_filter("short_date")
