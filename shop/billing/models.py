@@ -252,3 +252,7 @@ class WebhookEvent(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     # When a job should (next) apply it; the sweep enqueues queued events long past this.
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the event is about, read from its payload when it is recorded (see
+    # `shop.billing.webhooks.event_subjects`), so a subscription's history is one indexed query.
+    object_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), index=True)
