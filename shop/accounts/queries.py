@@ -10,6 +10,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from shop.accounts.models import Customer, SignInLink
 from shop.billing.models import BoxStatus, CalendarBox, Shipment, ShipmentStatus, Subscription
 from shop.catalog.models import Plan
+from shop.comments.models import Comment
 
 PAST_BOXES_SHOWN = 24
 
@@ -114,3 +115,36 @@ def own_subscription(customer_id: int, subscription_id: int) -> Select[tuple[Sub
         .where(Subscription.id == subscription_id, Subscription.customer_id == customer_id)
         .options(joinedload(Subscription.plan).joinedload(Plan.box))
     )
+
+
+COMMENTS_SHOWN = 100
+
+
+def customer_list(search: str = "") -> Select[tuple[Customer]]:
+    """Customers, newest first; `search` matches the email or name anywhere, case-insensitively,
+    as literal text (% and _ too)."""
+    query = select(Customer).order_by(Customer.created_at.desc(), Customer.id.desc())
+    if search:
+        query = query.where(
+            or_(
+                Customer.email.icontains(search, autoescape=True),
+                Customer.name.icontains(search, autoescape=True),
+            )
+        )
+    return query
+
+
+def comments_by_email(email: str) -> Select[tuple[Comment]]:
+    """The latest COMMENTS_SHOWN comments written under this (normalised, lower-case) email,
+    whatever its case in the comment, newest first, each with its article."""
+    return (
+        select(Comment)
+        .where(func.lower(Comment.author_email) == email)
+        .options(joinedload(Comment.article))
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+        .limit(COMMENTS_SHOWN)
+    )
+
+
+def comment_count_by_email(email: str) -> Select[tuple[int]]:
+    return select(func.count(Comment.id)).where(func.lower(Comment.author_email) == email)

@@ -1,6 +1,6 @@
-"""The admin area: signing in and out, the dashboard and comment moderation.
+"""The admin area: signing in and out, and comment moderation.
 
-The shipping pages are in shipping.py, on the same blueprint.
+The dashboard is in dashboard.py, the shipping pages in shipping.py, on the same blueprint.
 
 Every view of the blueprint is guarded once, in `require_admin` (before_request); only the
 sign-in page is open. Admin pages are never cached and never indexed. Sessions (their epoch and
@@ -194,12 +194,6 @@ def logout() -> Response:
     return redirect(url_for("admin.login"), code=303)
 
 
-@bp.get("/")
-def dashboard() -> str:
-    counts = _status_counts()
-    return render_template("admin/dashboard.html", counts=counts)
-
-
 def _status_counts() -> dict[CommentStatus, int]:
     counts = dict.fromkeys(CommentStatus, 0)
     for status, number in db.session.execute(status_counts()):
@@ -364,4 +358,4 @@ def _reply_display_name() -> str:
 
 
 # The shipping pages register their routes on `bp` (see shop/admin/shipping.py).
-from shop.admin import audit, jobs, settings, shipping  # noqa: E402, F401
+from shop.admin import audit, dashboard, jobs, settings, shipping, subscribers  # noqa: E402, F401
