@@ -418,6 +418,8 @@ QUERY_INTEGERS: dict[str, tuple[str, ...]] = {
     "admin.shipments": ("page", "month", "box"),
     "admin.shipments_csv": ("month", "box"),
     "admin.decide_held": ("month",),
+    "admin.subscriptions": ("page", "term", "box", "status", "started", "ended"),
+    "admin.customers": ("page",),
 }
 
 
