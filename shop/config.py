@@ -255,6 +255,12 @@ def load_settings(instance_path: Path) -> dict[str, object]:
         "SHIPPING_COUNTRIES": tuple(c.upper() for c in _list("SHIPPING_COUNTRIES", "AU")),
         # A period paid on or before this day of the month (shop time) ships that month.
         "SHIPPING_CUTOFF_DAY": cutoff_day,
+        # Articles' uploaded hero images: kept here (named by their content's hash) and served
+        # at /media/<name>. Each is at most HERO_IMAGE_MAX_BYTES, and at most
+        # HERO_IMAGE_MAX_SIDE pixels wide or high (a small file can decode to gigabytes).
+        "MEDIA_DIR": _env("MEDIA_DIR") or str(instance_path / "media"),
+        "HERO_IMAGE_MAX_BYTES": _int("HERO_IMAGE_MAX_BYTES", 5 * 1024 * 1024),
+        "HERO_IMAGE_MAX_SIDE": _int("HERO_IMAGE_MAX_SIDE", 6000),
     }
 
 

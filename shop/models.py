@@ -3,7 +3,7 @@
 from shop.accounts.models import AdminSignInFailures, AdminUser, Customer, SignInLink
 from shop.audit.models import AuditEntry
 from shop.billing.models import CheckoutRecord, Invoice, Shipment, Subscription, WebhookEvent
-from shop.blog.models import Article, Author, Tag, article_tags
+from shop.blog.models import Article, ArticleSlugRedirect, Author, Tag, article_tags
 from shop.catalog.models import Box, Plan
 from shop.comments.models import Comment
 from shop.mail.models import OutboxMessage, QueuedEmail
@@ -12,6 +12,7 @@ __all__ = [
     "AdminSignInFailures",
     "AdminUser",
     "Article",
+    "ArticleSlugRedirect",
     "AuditEntry",
     "Author",
     "Box",

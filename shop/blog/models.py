@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.db import Base, TimestampMixin, enum_column
+from shop.db import Base, TimestampMixin, enum_column, utcnow
 
 article_tags = Table(
     "article_tags",
@@ -74,3 +74,20 @@ class Article(TimestampMixin, Base):
 
     author: Mapped[Author] = relationship(back_populates="articles")
     tags: Mapped[list[Tag]] = relationship(secondary=article_tags, order_by=Tag.name)
+
+
+class ArticleSlugRedirect(Base):
+    """A slug an article was published under before it was renamed: /blog/<slug> answers 301.
+
+    A slug here belongs to its article for good: no other article may take it (readers' links
+    and search engines would land on the wrong article), but its own article may take it back.
+    """
+
+    __tablename__ = "article_slug_redirects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(160), unique=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, not_, or_, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
-from shop.blog.models import Article, ArticleStatus, Tag, article_tags
+from shop.blog.models import (
+    Article,
+    ArticleSlugRedirect,
+    ArticleStatus,
+    Author,
+    Tag,
+    article_tags,
+)
 
 VISIBLE_STATUSES = (ArticleStatus.PUBLISHED, ArticleStatus.SCHEDULED)
 
@@ -48,3 +56,110 @@ def tags_in_use(now: datetime) -> Select[tuple[Tag]]:
         )
         .order_by(Tag.name)
     )
+
+
+# -- the admin's article and author lists -----------------------------------------------------
+
+
+class ArticleTab(StrEnum):
+    """The article list's tabs. Scheduled means "not yet": a scheduled article whose time has
+    passed is live, so it is listed with the published ones (as readers see it)."""
+
+    ALL = "all"
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+
+
+def _is_due(now: datetime) -> ColumnElement[bool]:
+    return and_(Article.published_at.is_not(None), Article.published_at <= now)
+
+
+def _tab_condition(tab: ArticleTab, now: datetime) -> ColumnElement[bool]:
+    if tab == ArticleTab.DRAFT:
+        return Article.status == ArticleStatus.DRAFT
+    if tab == ArticleTab.SCHEDULED:
+        return and_(Article.status == ArticleStatus.SCHEDULED, not_(_is_due(now)))
+    if tab == ArticleTab.PUBLISHED:
+        return or_(
+            Article.status == ArticleStatus.PUBLISHED,
+            and_(Article.status == ArticleStatus.SCHEDULED, _is_due(now)),
+        )
+    return true()
+
+
+def _title_contains(search: str) -> ColumnElement[bool]:
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return Article.title.ilike(f"%{escaped}%", escape="\\")
+
+
+def admin_articles(tab: ArticleTab, now: datetime, search: str = "") -> Select[tuple[Article]]:
+    """Articles in a tab of the admin list, newest first (by publication time, then by when
+    they were written), with their author; `search` matches anywhere in the title, any case."""
+    query = (
+        select(Article)
+        .where(_tab_condition(tab, now))
+        .options(joinedload(Article.author))
+        .order_by(
+            func.coalesce(Article.published_at, Article.created_at).desc(), Article.id.desc()
+        )
+    )
+    if search:
+        query = query.where(_title_contains(search))
+    return query
+
+
+COUNTED_TABS = (ArticleTab.DRAFT, ArticleTab.SCHEDULED, ArticleTab.PUBLISHED)
+
+
+def article_tab_counts(now: datetime, search: str = "") -> Select[tuple[int, ...]]:
+    """One row: how many articles there are in all, then in each of COUNTED_TABS (with the
+    same search)."""
+    query = select(
+        func.count(Article.id),
+        *(func.count(case((_tab_condition(tab, now), 1))) for tab in COUNTED_TABS),
+    )
+    if search:
+        query = query.where(_title_contains(search))
+    return query
+
+
+def moved_article(old_slug: str, now: datetime) -> Select[tuple[Article]]:
+    """The visible article that used to be at `old_slug` (see ArticleSlugRedirect)."""
+    return published_articles(now).where(
+        Article.id.in_(
+            select(ArticleSlugRedirect.article_id).where(ArticleSlugRedirect.slug == old_slug)
+        )
+    )
+
+
+def old_slugs(article_id: int) -> Select[tuple[str]]:
+    return (
+        select(ArticleSlugRedirect.slug)
+        .where(ArticleSlugRedirect.article_id == article_id)
+        .order_by(ArticleSlugRedirect.created_at, ArticleSlugRedirect.id)
+    )
+
+
+def comment_count(article_id: int) -> Select[tuple[int]]:
+    """Comments of any status on the article (what deleting it deletes)."""
+    from shop.comments.models import Comment
+
+    return select(func.count(Comment.id)).where(Comment.article_id == article_id)
+
+
+def authors_by_name() -> Select[tuple[Author]]:
+    return select(Author).order_by(func.lower(Author.name), Author.id)
+
+
+def article_counts_by_author(author_ids: list[int]) -> Select[tuple[int, int]]:
+    """(author id, how many articles of any status are theirs) for the authors given."""
+    return (
+        select(Article.author_id, func.count(Article.id))
+        .where(Article.author_id.in_(author_ids))
+        .group_by(Article.author_id)
+    )
+
+
+def author_article_count(author_id: int) -> Select[tuple[int]]:
+    return select(func.count(Article.id)).where(Article.author_id == author_id)

@@ -1,4 +1,10 @@
-"""The blog: article list, tag pages, article pages, Atom feed and sitemap."""
+"""The blog: article list, tag pages, article pages, Atom feed, sitemap and uploaded images.
+
+- `GET /blog/<slug>`: a visible article (published, or scheduled and its time has come; see
+  shop.blog.queries). An old slug of a renamed article answers 301 to its current address.
+- `GET /media/<name>`: an uploaded hero image (shop.blog.media), cached for a year: a name is
+  the hash of the bytes, so it never changes meaning.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +15,18 @@ from flask import (
     Response,
     abort,
     current_app,
+    redirect,
     render_template,
     request,
+    send_file,
     session,
     url_for,
 )
 
+from shop.blog.media import hero_image_url, stored_file
 from shop.blog.models import Article
 from shop.blog.queries import (
+    moved_article,
     published_article,
     published_articles,
     published_articles_tagged,
@@ -28,13 +38,13 @@ from shop.comments.cookies import form_stamp, read_commenter_cookie
 from shop.comments.forms import CommentForm
 from shop.comments.models import Comment
 from shop.comments.queries import (
-    COMMENTS_PER_PAGE,
     approved_count,
     approved_replies,
     approved_top_level,
     own_unapproved,
     replyable_comment,
 )
+from shop.comments.settings import comments_per_page
 from shop.db import utcnow
 from shop.extensions import db
 from shop.site.params import as_id, page_number
@@ -73,7 +83,13 @@ def tag(slug: str) -> str:
 
 @bp.get("/blog/<slug>")
 def article(slug: str) -> Response:
-    article = db.one_or_404(published_article(slug, utcnow()))
+    now = utcnow()
+    article = db.session.scalar(published_article(slug, now))
+    if article is None:
+        moved = db.session.scalar(moved_article(slug, now))
+        if moved is None:
+            abort(404)
+        return redirect(url_for("blog.article", slug=moved.slug), code=301)
     form = CommentForm()
     cookie = read_commenter_cookie()
     if cookie.remembers_details:
@@ -86,14 +102,24 @@ def article(slug: str) -> Response:
 
 
 def render_article(
-    article: Article, form: CommentForm, status: int = 200, form_message: str | None = None
+    article: Article,
+    form: CommentForm,
+    status: int = 200,
+    form_message: str | None = None,
+    *,
+    preview: bool = False,
 ) -> Response:
-    """The article page, with its comments and the comment form as given (errors and all)."""
+    """The article page, with its comments and the comment form as given (errors and all).
+
+    `preview`: the editor's unsaved article (shop.admin.articles) on the same template, marked
+    as a preview, not indexed, without the comment form; `article` is then an unsaved stand-in.
+    """
+    per_page = comments_per_page()
     comments = db.paginate(
         approved_top_level(article.id),
         page=page_number(),
-        per_page=COMMENTS_PER_PAGE,
-        max_per_page=COMMENTS_PER_PAGE,
+        per_page=per_page,
+        max_per_page=per_page,
     )
     children: dict[int, list[Comment]] = defaultdict(list)
     thread_ids = [comment.id for comment in comments.items]
@@ -136,6 +162,7 @@ def render_article(
         json_ld=article_json_ld(article),
         boxes=boxes,
         canonical_url=absolute_url("blog.article", slug=article.slug),
+        preview=preview,
     )
     response = Response(html, status=status, mimetype="text/html")
     # The form carries this visitor's CSRF token (and maybe their remembered details).
@@ -167,8 +194,25 @@ def article_json_ld(article: Article) -> dict[str, object]:
         "wordCount": len(article.body_markdown.split()),
     }
     if article.hero_image_path:
-        data["image"] = absolute_url("static", filename=article.hero_image_path)
+        data["image"] = hero_image_url(article.hero_image_path, absolute=True)
     return data
+
+
+@bp.get("/media/<name>")
+def media(name: str) -> Response:
+    found = stored_file(name)
+    if found is None:
+        abort(404)
+    path, content_type = found
+    response = send_file(path, mimetype=content_type, conditional=True, etag=True)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.app_template_global("hero_image_url")
+def hero_image_url_global(hero_image_path: str | None, absolute: bool = False) -> str | None:
+    return hero_image_url(hero_image_path, absolute=absolute)
 
 
 @bp.get("/feed.xml")

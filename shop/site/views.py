@@ -16,6 +16,7 @@ from shop.db import utcnow
 from shop.extensions import db, limiter
 from shop.jobs import overdue_work
 from shop.site.errors import RETRY_AFTER_SECONDS, note_database_unavailable
+from shop.site.uploads import files_allowed
 from shop.urls import absolute_url
 
 bp = Blueprint("site", __name__)
@@ -82,8 +83,9 @@ def refuse_nul_characters() -> None:
 
 @bp.before_app_request
 def refuse_file_uploads() -> None:
-    """No form of the shop takes a file: one sent where text is expected is refused whole."""
-    if request.mimetype == "multipart/form-data" and request.files:
+    """A file is taken only where a view says so (shop.site.uploads.accepts_files, e.g. the
+    article editor's hero image): one sent where text is expected is refused whole."""
+    if request.mimetype == "multipart/form-data" and request.files and not files_allowed():
         abort(400, "That form doesn't take files. Please type your answer in the form instead.")
 
 
