@@ -264,11 +264,45 @@ def form_specs(t: Targets) -> list[FormSpec]:
             strict=("month",),
             required=("month",),
         ),
+        FormSpec(
+            "admin.new_promotion",
+            (ADMIN,),
+            {
+                "code": "WINTER20",
+                "kind": "percent",
+                "percent_off": "20",
+                "amount_off": "",
+                "duration": "once",
+                "duration_in_months": "",
+                "expires_at": "",
+                "max_redemptions": "",
+                "submission": "hostile-corpus-submission-0001",
+            },
+            strict=(
+                "code",
+                "kind",
+                "percent_off",
+                "duration",
+                "duration_in_months",
+                "expires_at",
+                "max_redemptions",
+                "submission",
+            ),
+            bidi=("code",),
+            required=("code", "kind", "duration", "submission"),
+        ),
+        FormSpec("admin.deactivate_promotion_code", (ADMIN,), {}),
     ]
 
 
 # Buttons that change state with a valid token whatever they are sent: only sent without one.
-BUTTONS = ("accounts.logout", "admin.logout", "accounts.undo_skip_box", "accounts.sign_in")
+BUTTONS = (
+    "accounts.logout",
+    "admin.logout",
+    "accounts.undo_skip_box",
+    "accounts.sign_in",
+    "admin.run_reconcile",
+)
 
 
 def _samples(t: Targets) -> dict[str, str]:
@@ -418,6 +452,7 @@ QUERY_INTEGERS: dict[str, tuple[str, ...]] = {
     "admin.shipments": ("page", "month", "box"),
     "admin.shipments_csv": ("month", "box"),
     "admin.decide_held": ("month",),
+    "admin.events": ("page",),
     "admin.subscriptions": ("page", "term", "box", "status", "started", "ended"),
     "admin.customers": ("page",),
 }
