@@ -1,11 +1,19 @@
-"""The admin's view of work done off the request path: Stripe events and emails.
+"""The admin's view of work done off the request path: Stripe events and emails, and reconcile.
 
 Routes on the admin blueprint `bp` (guarded once, in `shop.admin.views.require_admin`):
 
-- `GET /admin/events?status=<failed|queued|processed|ignored>&page=N` — Stripe events, newest
-  first, failed ones by default: what each was, how many tries, the last error, and for a failed
-  or ignored event a "Process again" button.
-- `POST /admin/events/<id>/process` — queue that event anew (`webhooks.process_again`).
+- `GET /admin/events?status=<failed|queued|processed|ignored>&type=<event type>&page=N` —
+  Stripe events, newest first, failed ones by default: what each was about, how many tries, the
+  last error, and for a failed or ignored event a "Process again" button. `type` narrows every
+  tab (a select of the types recorded); tabs and pages keep it. A malformed status or type (not
+  printable ASCII, longer than a type can be) is a 400; a well-formed type no event has shows an
+  empty list saying so. The foot of the page has the reconcile button and the latest report.
+- `GET /admin/events/<id>` — one event: its payload (pretty-printed JSON), attempts, error and
+  outcome, with "Process again" where it applies.
+- `POST /admin/events/<id>/process?type=&back=event` — queue that event anew
+  (`webhooks.process_again`), then back to its tab (keeping the type) or to its page.
+- `POST /admin/events/reconcile` — queue a reconcile run (`shop.billing.reconcile_report`): it
+  applies repairs as `flask reconcile` does, in a job, and its report appears on the events page.
 - `GET /admin/emails?status=<failed|pending|sending|sent|dropped>&page=N` — queued emails, failed
   ones by default, with the mail server's last answer; `POST /admin/emails/<id>/send` sends a
   failed one again (`queue.send_again`).
@@ -16,15 +24,17 @@ Every POST carries the CSRF token the app checks for all forms (Flask-WTF's CSRF
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from shop.admin.views import bp
 from shop.billing.models import EventOutcome, WebhookEvent
+from shop.billing.reconcile_report import latest_reconcile, request_reconcile
 from shop.billing.webhooks import MAX_ATTEMPTS as EVENT_MAX_ATTEMPTS
 from shop.billing.webhooks import process_again
 from shop.extensions import db
@@ -35,6 +45,10 @@ from shop.mail.queue import send_again
 from shop.site.params import as_id, page_number
 
 PER_PAGE = 50
+TYPE_MAX = WebhookEvent.type.type.length or 120
+# The select lists the types recorded; more than this many would make it useless on a phone.
+TYPES_SHOWN = 200
+REPORT_ROWS_SHOWN = 100
 
 
 @bp.context_processor
@@ -55,11 +69,37 @@ def failed_work_counts() -> dict[str, object]:
 
 @bp.get("/events")
 def events() -> str:
+    event_type = _event_type_arg()
+    status = _choice(EventOutcome, EventOutcome.FAILED)
+    reconcile = latest_reconcile()
     return _work_page(
         "admin.events",
         WebhookEvent.outcome,
         WebhookEvent.received_at,
-        _choice(EventOutcome, EventOutcome.FAILED),
+        status,
+        max_attempts=EVENT_MAX_ATTEMPTS,
+        where=[WebhookEvent.type == event_type] if event_type else [],
+        args={"type": event_type} if event_type else {},
+        event_type=event_type,
+        event_types=db.session.scalars(
+            select(WebhookEvent.type).distinct().order_by(WebhookEvent.type).limit(TYPES_SHOWN)
+        ).all(),
+        subject_of=event_subject,
+        reconcile=reconcile,
+        report_rows_shown=REPORT_ROWS_SHOWN,
+    )
+
+
+@bp.get("/events/<raw_id>")
+def event_detail(raw_id: str) -> str:
+    record = db.session.get(WebhookEvent, as_id(raw_id) or 0) or abort(
+        404, "There's no such event."
+    )
+    return render_template(
+        "admin/event.html",
+        record=record,
+        subject=event_subject(record),
+        payload=json.dumps(record.payload, indent=2, ensure_ascii=False, default=str),
         max_attempts=EVENT_MAX_ATTEMPTS,
     )
 
@@ -68,6 +108,8 @@ def events() -> str:
 def process_event(raw_id: str) -> Response:
     record = db.session.get(WebhookEvent, as_id(raw_id) or 0) or abort(404)
     outcome = record.outcome
+    back_to_event = request.args.get("back") == "event"
+    event_type = None if back_to_event else _event_type_arg()
     if process_again(record.id):
         db.session.expire_all()
         flash(
@@ -75,7 +117,37 @@ def process_event(raw_id: str) -> Response:
         )
     else:
         flash(f"Event {record.stripe_event_id} is {record.outcome.value}: nothing to do.", "info")
-    return redirect(url_for("admin.events", status=outcome.value), code=303)
+    if back_to_event:
+        return redirect(url_for("admin.event_detail", raw_id=record.id), code=303)
+    return redirect(url_for("admin.events", status=outcome.value, type=event_type), code=303)
+
+
+@bp.post("/events/reconcile")
+def run_reconcile() -> Response:
+    _entry, queued = request_reconcile()
+    if not queued:
+        flash(
+            "A reconcile asked for moments ago is still waiting for the job worker: its report "
+            "appears below when it is done.",
+            "info",
+        )
+    else:
+        flash(
+            "Reconcile with Stripe is queued: it repairs what differs, and its report appears "
+            "below when it is done.",
+            "success",
+        )
+    return redirect(url_for("admin.events", _anchor="reconcile"), code=303)
+
+
+def event_subject(record: WebhookEvent) -> tuple[str, str] | None:
+    """(object kind, object id) of what an event is about, read from its payload."""
+    data = record.payload.get("data") if isinstance(record.payload, dict) else None
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+        return None
+    kind = obj.get("object")
+    return (kind if isinstance(kind, str) else "object"), obj["id"]
 
 
 @bp.get("/emails")
@@ -106,26 +178,48 @@ def _work_page(
     status: EventOutcome | EmailStatus,
     *,
     max_attempts: int,
+    where: list[ColumnElement[bool]] | None = None,
+    args: dict[str, str] | None = None,
+    **context: object,
 ) -> str:
-    """One tab of events or emails, newest first, with every tab's count."""
+    """One tab of events or emails, newest first, with every tab's count (all narrowed by
+    `where`; `args` are the filter's query-string arguments, kept by tabs and pages)."""
     model = status_column.class_
+    conditions = where or []
     query = (
-        select(model).where(status_column == status).order_by(newest_column.desc(), model.id.desc())
+        select(model)
+        .where(status_column == status, *conditions)
+        .order_by(newest_column.desc(), model.id.desc())
     )
     counts = dict(
-        db.session.execute(select(status_column, func.count()).group_by(status_column)).all()
+        db.session.execute(
+            select(status_column, func.count()).where(*conditions).group_by(status_column)
+        ).all()
     )
     # Failed first: what waits for an admin, and the tab a phone shows without scrolling.
     members = sorted(type(status), key=lambda member: member.value != "failed")
+    filter_args = args or {}
     return render_template(
         f"admin/{endpoint.removeprefix('admin.')}.html",
         status=status,
         labels={member: member.value.capitalize() for member in members},
         counts={member: counts.get(member, 0) for member in members},
-        page_url=lambda n: url_for(endpoint, status=status.value, page=n),
+        tab_url=lambda tab: url_for(endpoint, status=tab.value, **filter_args),
+        page_url=lambda n: url_for(endpoint, status=status.value, page=n, **filter_args),
         page=db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=True),
         max_attempts=max_attempts,
+        **context,
     )
+
+
+def _event_type_arg() -> str | None:
+    """?type= as an event type to filter by; 400 for text no Stripe event type could be."""
+    raw = request.args.get("type", "")
+    if not raw:
+        return None
+    if len(raw) > TYPE_MAX or not raw.isascii() or not raw.isprintable() or " " in raw:
+        abort(400, "That isn't a Stripe event type. Choose one from the list.")
+    return raw
 
 
 Choice = TypeVar("Choice", EventOutcome, EmailStatus)

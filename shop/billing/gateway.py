@@ -289,6 +289,71 @@ class StripeGateway:
             self._call("retrieve invoice", self.client.v1.invoices.retrieve, invoice_id)
         )
 
+    # -- promotions ----------------------------------------------------------------------------
+
+    def list_promotion_codes(
+        self, *, limit: int, starting_after: str | None = None, code: str | None = None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of promotion codes, newest first, each with its coupon expanded; and
+        whether there are more. `code` finds a code whatever its case (Stripe compares so)."""
+        params: dict[str, Any] = {"limit": limit, "expand": ["data.promotion.coupon"]}
+        if starting_after:
+            params["starting_after"] = starting_after
+        if code:
+            params["code"] = code
+        listing = self._call(
+            "list promotion codes", self.client.v1.promotion_codes.list, params=params
+        )
+        return [_as_dict(promo) for promo in listing.data], bool(listing.has_more)
+
+    def retrieve_promotion_code(self, promotion_code_id: str) -> dict[str, Any]:
+        return _as_dict(
+            self._call(
+                "retrieve promotion code",
+                self.client.v1.promotion_codes.retrieve,
+                promotion_code_id,
+                params={"expand": ["promotion.coupon"]},
+            )
+        )
+
+    def create_coupon(self, params: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
+        return _as_dict(
+            self._call(
+                "create coupon",
+                self.client.v1.coupons.create,
+                params=params,
+                options={"idempotency_key": idempotency_key},
+            )
+        )
+
+    def delete_coupon(self, coupon_id: str) -> None:
+        """Delete a coupon (codes already redeemed keep their discount, as on Stripe)."""
+        self._call("delete coupon", self.client.v1.coupons.delete, coupon_id)
+
+    def create_promotion_code(
+        self, params: dict[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        return _as_dict(
+            self._call(
+                "create promotion code",
+                self.client.v1.promotion_codes.create,
+                params={**params, "expand": ["promotion.coupon"]},
+                options={"idempotency_key": idempotency_key},
+            )
+        )
+
+    def deactivate_promotion_code(self, promotion_code_id: str) -> dict[str, Any]:
+        """Set a code's `active` to false: no new redemptions; a deactivated code cannot be
+        activated again under the same text while another active code has it."""
+        return _as_dict(
+            self._call(
+                "deactivate promotion code",
+                self.client.v1.promotion_codes.update,
+                promotion_code_id,
+                params={"active": False, "expand": ["promotion.coupon"]},
+            )
+        )
+
     # -- webhooks --------------------------------------------------------------------------------
 
     def verify_event(

@@ -59,7 +59,9 @@ def _checkout_context(
     }
 
 
-def _find_promo(em: Emulator, code: str) -> dict[str, Any] | None:
+def _find_promo(em: Emulator, code: str, currency: str | None) -> dict[str, Any] | None:
+    """The code a customer typed, if Stripe would accept it now for a purchase in `currency`:
+    active, its coupon valid, not expired, not used up, and an amount off in that currency."""
     now = em.now()
     for promo in em.data["promotion_codes"].values():
         if promo["code"].lower() != code.lower() or not promo["active"]:
@@ -74,6 +76,8 @@ def _find_promo(em: Emulator, code: str) -> dict[str, Any] | None:
         if promo.get("max_redemptions") and int(promo["times_redeemed"]) >= int(
             promo["max_redemptions"]
         ):
+            continue
+        if coupon.get("amount_off") is not None and currency and coupon.get("currency") != currency:
             continue
         return promo
     return None
@@ -149,7 +153,7 @@ def _submit_checkout(em: Emulator, session: dict[str, Any]) -> Any:
         if not session.get("allow_promotion_codes"):
             errors["promotion_code"] = "Promotion codes are not accepted for this purchase."
         else:
-            promo = _find_promo(em, form["promotion_code"])
+            promo = _find_promo(em, form["promotion_code"], session.get("currency"))
             if promo is None:
                 errors["promotion_code"] = "This code is invalid."
     context = _checkout_context(em, session, promo)

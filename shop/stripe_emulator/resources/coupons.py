@@ -91,6 +91,13 @@ def update_coupon(em: Emulator, params: dict[str, Any], obj_id: str) -> Any:
 def delete_coupon(em: Emulator, params: dict[str, Any], obj_id: str) -> Any:
     coupon = em.get("coupons", obj_id, "coupon")
     coupon["valid"] = False
+    # As on Stripe, a code is only active while its coupon is valid; discounts already
+    # granted stay on their subscriptions.
+    for promo in em.data["promotion_codes"].values():
+        if promo["promotion"]["coupon"] == obj_id and promo["active"]:
+            before = em.render(promo)
+            promo["active"] = False
+            em.emit("promotion_code.updated", promo, {"active": before["active"]})
     em.emit("coupon.deleted", coupon)
     coupon["deleted"] = True
     return {"id": obj_id, "object": "coupon", "deleted": True}

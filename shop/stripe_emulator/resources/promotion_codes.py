@@ -39,10 +39,7 @@ def create_promotion_code(em: Emulator, params: dict[str, Any]) -> Any:
         raise invalid(
             "code", "Promotion codes may only contain letters, digits, hyphens and underscores."
         )
-    if any(
-        p["code"].lower() == code.lower() and p["active"]
-        for p in em.data["promotion_codes"].values()
-    ):
+    if _active_code_exists(em, code):
         raise invalid("code", f"An active promotion code with `code: {code}` already exists.")
     promo = build_promotion_code(em, code=code, coupon=coupon["id"])
     if "active" in params:
@@ -51,6 +48,13 @@ def create_promotion_code(em: Emulator, params: dict[str, Any]) -> Any:
         promo["customer"] = em.get("customers", params["customer"], "customer", "customer")["id"]
     if "expires_at" in params:
         promo["expires_at"] = to_int(params["expires_at"], "expires_at")
+        if promo["expires_at"] <= em.now():
+            raise invalid("expires_at", "The promotion code's `expires_at` must be in the future.")
+        if coupon.get("redeem_by") and promo["expires_at"] > int(coupon["redeem_by"]):
+            raise invalid(
+                "expires_at",
+                "The promotion code's `expires_at` may not be later than its coupon's `redeem_by`.",
+            )
     if "max_redemptions" in params:
         promo["max_redemptions"] = to_int(params["max_redemptions"], "max_redemptions", minimum=1)
     if "metadata" in params:
@@ -71,7 +75,12 @@ def update_promotion_code(em: Emulator, params: dict[str, Any], obj_id: str) -> 
     promo = em.get("promotion_codes", obj_id, "promotion code")
     before = em.render(promo)
     if "active" in params:
-        promo["active"] = to_bool(params["active"], "active")
+        active = to_bool(params["active"], "active")
+        if active and not promo["active"] and _active_code_exists(em, promo["code"]):
+            raise invalid(
+                "active", f"An active promotion code with `code: {promo['code']}` already exists."
+            )
+        promo["active"] = active
     if "metadata" in params:
         apply_metadata(promo, params["metadata"])
     previous = {k: v for k, v in before.items() if promo.get(k) != v}
@@ -108,3 +117,11 @@ def list_promotion_codes(em: Emulator, params: dict[str, Any]) -> Any:
         ),
     )
     return paginate(em, objects, params, "/v1/promotion_codes")
+
+
+def _active_code_exists(em: Emulator, code: str) -> bool:
+    """Whether an active code has this text (compared without case, as Stripe does)."""
+    return any(
+        p["code"].lower() == code.lower() and p["active"]
+        for p in em.data["promotion_codes"].values()
+    )
