@@ -6,6 +6,7 @@ from shop.billing.models import CheckoutRecord, Invoice, Shipment, Subscription,
 from shop.blog.models import Article, ArticleSlugRedirect, Author, Tag, article_tags
 from shop.catalog.models import Box, Plan
 from shop.comments.models import Comment
+from shop.comments.settings import CommentSettingsRow
 from shop.mail.models import OutboxMessage, QueuedEmail
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "Box",
     "CheckoutRecord",
     "Comment",
+    "CommentSettingsRow",
     "Customer",
     "Invoice",
     "OutboxMessage",

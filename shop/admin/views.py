@@ -358,4 +358,4 @@ def _reply_display_name() -> str:
 
 
 # The shipping pages register their routes on `bp` (see shop/admin/shipping.py).
-from shop.admin import articles, audit, dashboard, jobs, promotions, settings, shipping, subscribers  # noqa: E402, F401
+from shop.admin import articles, audit, dashboard, jobs, privacy, promotions, settings, shipping, subscribers  # noqa: E402, F401

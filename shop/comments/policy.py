@@ -26,6 +26,8 @@ class PolicySettings:
     blocklist_ips: tuple[str, ...] = ()
     close_after_days: int = 0  # 0: comments never close
     min_seconds: int = 3
+    # A browser that proves it posted an approved comment with this email is approved at once.
+    auto_approve_returning: bool = True
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,11 @@ def decide(submission: Submission, settings: PolicySettings) -> Decision:
     if held:
         return Decision(CommentStatus.PENDING, tuple(held))
 
+    if submission.proven_returning_commenter and not settings.auto_approve_returning:
+        return Decision(
+            CommentStatus.PENDING,
+            ("Returning commenter, held for review: auto-approval is off in the comment settings",),
+        )
     if submission.proven_returning_commenter:
         return Decision(
             CommentStatus.APPROVED,

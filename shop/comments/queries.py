@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from shop.comments.models import Comment, CommentStatus
 
+# Top-level comments per article page until an admin chooses otherwise (shop.comments.settings).
 COMMENTS_PER_PAGE = 50
 
 

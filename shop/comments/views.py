@@ -12,9 +12,10 @@ from shop.blog.views import OWN_COMMENTS_SESSION_KEY, render_article
 from shop.comments.cookies import read_commenter_cookie, seconds_since_stamp, write_commenter_cookie
 from shop.comments.forms import CommentForm
 from shop.comments.models import Comment, CommentStatus
-from shop.comments.queries import COMMENTS_PER_PAGE, approved_top_level
+from shop.comments.queries import approved_top_level
 from shop.comments.rendering import avatar_colour, comment_html, initials
 from shop.comments.services import CommentInput, CommentRejected, Visitor, submit_comment
+from shop.comments.settings import comments_per_page
 from shop.db import utcnow
 from shop.extensions import client_ip, csrf, db, limiter
 from shop.site.params import as_id
@@ -103,12 +104,13 @@ def post(slug: str) -> Response:
 def _page_of_thread(comment: Comment) -> int:
     """The page of approved top-level comments where this comment is shown."""
     approved = approved_top_level(comment.article_id).with_only_columns(func.count()).order_by(None)
+    per_page = comments_per_page()
     if comment.parent_id is None and comment.status != CommentStatus.APPROVED:
         # The author's own held comment is listed after the approved ones, on the last page.
         total = db.session.scalar(approved) or 0
-        return max(1, math.ceil(total / COMMENTS_PER_PAGE))
+        return max(1, math.ceil(total / per_page))
     before = db.session.scalar(approved.where(Comment.id < (comment.thread_id or comment.id))) or 0
-    return before // COMMENTS_PER_PAGE + 1
+    return before // per_page + 1
 
 
 bp.add_app_template_filter(comment_html, "comment_html")

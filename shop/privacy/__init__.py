@@ -1,0 +1,1 @@
+"""Privacy requests: exporting and erasing what the shop holds about a person."""
