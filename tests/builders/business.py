@@ -196,12 +196,14 @@ def realistic_business(
 
     # Customers: one per subscription, except that about one in five buys a second one.
     customer_count = max(1, subscriptions * 4 // 5)
+    starts = [now - DAY * rng.uniform(0.5, 425) for _ in range(subscriptions)]
     customer_rows = []
     for number in range(customer_count):
         first = FIRST_NAMES[number % len(FIRST_NAMES)]
         last = LAST_NAMES[(number // len(FIRST_NAMES)) % len(LAST_NAMES)]
         town, state, postcode = TOWNS[number % len(TOWNS)]
-        created = now - DAY * rng.uniform(0, 430)
+        # A customer signs up with their first subscription.
+        created = min(starts[number::customer_count], default=now) - timedelta(minutes=5)
         customer_rows.append(
             {
                 "email": f"{first.lower()}.{last.lower().replace(chr(39), '')}.{batch}.{number}@example.com",
@@ -232,7 +234,7 @@ def realistic_business(
         term = rng.choices(TERMS_MONTHS, TERM_WEIGHTS)[0]
         plan = rng.choice(term_plans[term])
         customer_index = number % customer_count
-        created = now - DAY * rng.uniform(0.5, 425)
+        created = starts[number]
         ended = None
         if kind == "canceled":
             ended = created + (now - created) * rng.uniform(0.15, 0.97)
