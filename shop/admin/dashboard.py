@@ -156,7 +156,7 @@ def month_start(month: str) -> datetime:
 
 
 def business_figures(now: datetime) -> Figures:
-    """Every figure of the dashboard at `now` (three statements)."""
+    """Every figure of the dashboard at `now`, and the chart's points (two statements)."""
     month = month_of(now, shop_timezone())
     months = [add_months(month, offset) for offset in range(1 - CHART_MONTHS, 1)]
     points = [min(now, month_start(add_months(each, 1))) for each in months]
