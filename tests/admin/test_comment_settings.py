@@ -282,3 +282,29 @@ def test_comments_per_page_applies_to_the_article_and_its_pages(app, admin_clien
     response = post_comment(reader, "lift-well", comment="The fourteenth")
     assert latest_comment().status is CommentStatus.APPROVED
     assert "/blog/lift-well?page=3#comment-" in response.headers["Location"]
+
+
+def test_settings_are_read_once_per_request(app, admin_client, article):  # type: ignore[no-untyped-def]
+    """Posting a comment reads the settings for the policy and for the page it lands on: one
+    query, kept for the rest of the request."""
+    from sqlalchemy import event
+
+    save(admin_client, comments_per_page="5")
+    reader = app.test_client()
+    returning_commenter(reader)
+    form_page = reader.get("/blog/lift-well")
+    assert form_page.status_code == 200
+    reads: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if "FROM comment_settings" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = post_comment(reader, "lift-well", comment="Counting reads")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 303
+    # post_comment loads the article page for its form first: two requests, one read each.
+    assert len(reads) == 2
