@@ -22,7 +22,6 @@ import re
 from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 
 from shop.admin.promotions_forms import (
-    DURATION_LABELS,
     DeactivatePromotionForm,
     NewPromotionForm,
     new_submission,
@@ -65,7 +64,6 @@ def _render_list(**context: object) -> str:
     return render_template(
         "admin/promotions.html",
         state_labels=STATE_LABELS,
-        duration_labels=DURATION_LABELS,
         **context,
     )
 

@@ -9,7 +9,8 @@ Reconcile calls Stripe for every subscription, so it never runs in a request. Th
   `flask reconcile`, **applies** the repairs (each subscription in its own transaction), then
   commits a "reconcile.run" entry for the admin who asked, whose details are the report (counts
   and the differences, at most MAX_DIFFERENCES of them). If Stripe cannot be reached the entry
-  says so and nothing was repaired.
+  says reconcile stopped (subscriptions repaired before that stay repaired: each is committed on
+  its own).
 - `latest_reconcile()` is the newest run and any request still waiting, for the events page.
 
 The report names subscriptions by their Stripe id only: no customer's name, email or address.
@@ -87,14 +88,17 @@ def run_reconcile(request_id: int, actor: str) -> str:
         report: dict[str, Any] = {
             "request": request_id,
             "ok": False,
-            "error": f"Stripe could not be reached: {error}",
+            "error": (
+                f"Stripe could not be reached ({error}), so reconcile stopped. Run it again "
+                "when Stripe answers; anything repaired before it stopped stays repaired."
+            ),
             "repaired": 0,
             "failed": 0,
             "skipped": 0,
             "differences": [],
             "more": 0,
         }
-        summary = "Reconcile could not reach Stripe; nothing was repaired"
+        summary = "Reconcile stopped: Stripe could not be reached"
     else:
         report = build_report(request_id, differences)
         summary = (
