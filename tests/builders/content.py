@@ -120,3 +120,48 @@ def make_box(slug: str = "musclebox", name: str = "MuscleBox", position: int = 0
     db.session.add(box)
     db.session.commit()
     return box
+
+
+def make_articles_in_every_status(
+    per_status: int = 20, *, author: Author | None = None, now: datetime | None = None
+) -> dict[str, list[Article]]:
+    """A blog with history: `per_status` drafts, future scheduled articles, published articles
+    (a day apart, newest first) and scheduled articles whose time has passed (live), titled
+    "<Kind> NN" so a test can find them. Returns them by kind."""
+    author = author or make_author("Coach Kim")
+    now = now or utcnow()
+    made: dict[str, list[Article]] = {"draft": [], "scheduled": [], "published": [], "due": []}
+    for n in range(per_status):
+        made["draft"].append(
+            make_article(
+                f"draft-{n:02d}", title=f"Draft {n:02d}", status=ArticleStatus.DRAFT, author=author
+            )
+        )
+        made["scheduled"].append(
+            make_article(
+                f"scheduled-{n:02d}",
+                title=f"Scheduled {n:02d}",
+                status=ArticleStatus.SCHEDULED,
+                published_at=now + timedelta(days=n + 1),
+                author=author,
+            )
+        )
+        made["published"].append(
+            make_article(
+                f"published-{n:02d}",
+                title=f"Published {n:02d}",
+                published_at=now - timedelta(days=n + 1),
+                author=author,
+                tags=["strength"] if n % 2 == 0 else ["mobility"],
+            )
+        )
+        made["due"].append(
+            make_article(
+                f"due-{n:02d}",
+                title=f"Due {n:02d}",
+                status=ArticleStatus.SCHEDULED,
+                published_at=now - timedelta(hours=n + 1),
+                author=author,
+            )
+        )
+    return made

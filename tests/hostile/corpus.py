@@ -347,7 +347,74 @@ def form_specs(t: Targets) -> list[FormSpec]:
             bidi=("email",),
             required=("email",),
         ),
+        *_article_editor_specs(),
     ]
+
+
+def _article_editor_specs() -> list[FormSpec]:
+    """The article editor (save and preview, new and existing) and the authors' forms. Ids in
+    fields are "1", as in paths: the corpus's article and its author are the first rows."""
+    article = {
+        "title": "Hostile title",
+        "slug": "",
+        "author_id": "1",
+        "excerpt": "",
+        "tags": "",
+        "hero_image_alt": "",
+        "body": "Body text",
+        "status": "draft",
+        "publish_at": "",
+    }
+    author = {
+        "name": "Hostile Author",
+        "slug": "",
+        "credentials": "",
+        "bio": "",
+        "website": "",
+        "instagram": "",
+        "facebook": "",
+        "youtube": "",
+        "tiktok": "",
+        "x": "",
+    }
+    editors = [
+        FormSpec(
+            endpoint,
+            (ADMIN,),
+            article,
+            strict=("slug", "author_id", "status", "publish_at"),
+            free=("title", "excerpt", "body", "tags", "hero_image_alt"),
+            bidi=("title", "tags"),
+            required=("title", "body", "status"),
+            defect=("status", "bogus"),
+        )
+        for endpoint in (
+            "admin.new_article",
+            "admin.edit_article",
+            "admin.preview_new_article",
+            "admin.preview_article",
+        )
+    ]
+    authors = [
+        FormSpec(
+            endpoint,
+            (ADMIN,),
+            author,
+            strict=("slug", "website", "instagram"),
+            free=("name", "credentials", "bio"),
+            bidi=("name", "credentials"),
+            required=("name",),
+            defect=("slug", "Not A Slug"),
+        )
+        for endpoint in ("admin.new_author", "admin.edit_author")
+    ]
+    deletions = [
+        FormSpec(
+            endpoint, (ADMIN,), {"confirm": "delete"}, strict=("confirm",), required=("confirm",)
+        )
+        for endpoint in ("admin.delete_article_page", "admin.delete_author_page")
+    ]
+    return [*editors, *authors, *deletions]
 
 
 # Buttons that change state with a valid token whatever they are sent: only sent without one.
@@ -497,7 +564,15 @@ def form_requests(app: Flask, t: Targets) -> Iterator[Hostile]:
 # -- paths and query strings ------------------------------------------------------------------
 
 # Path arguments that are ids, typed (<int:...>) or read from text; any other is a string.
-INT_ARGUMENTS = {"comment_id", "message_id", "subscription_id", "raw_box_id", "raw_id"}
+INT_ARGUMENTS = {
+    "comment_id",
+    "message_id",
+    "subscription_id",
+    "raw_box_id",
+    "raw_id",
+    "article_id",
+    "author_id",
+}
 # Query-string integers and the routes that read them.
 QUERY_INTEGERS: dict[str, tuple[str, ...]] = {
     "blog.index": ("page",),
@@ -510,6 +585,8 @@ QUERY_INTEGERS: dict[str, tuple[str, ...]] = {
     "admin.events": ("page",),
     "admin.subscriptions": ("page", "term", "box", "status", "started", "ended"),
     "admin.customers": ("page",),
+    "admin.articles": ("page",),
+    "admin.authors": ("page",),
 }
 
 
