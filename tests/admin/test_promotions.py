@@ -331,3 +331,23 @@ def test_stripe_down_is_a_503_and_nothing_is_half_done(
     assert "no code was created" in visible_text(created)
     assert 'value="OUTAGE"' in created.get_data(as_text=True)
     assert _entries("promotion.create") == [] and _stripe_codes(stripe_emulator) == []
+
+
+def test_an_expired_code_is_refused_at_checkout(
+    admin_client: FlaskClient, client, pages, stripe_emulator, catalogue
+):
+    soon = datetime.now(SYDNEY) + timedelta(hours=2)
+    created = admin_client.post(
+        "/admin/promotions/new",
+        data=new_code_form(
+            admin_client, code="FLASHSALE", expires_at=soon.strftime("%Y-%m-%dT%H:%M")
+        ),
+    )
+    assert created.status_code == 303
+    started = client.post("/checkout", data=subscribe_button(client, "musclebox", 1))
+    checkout = hosted_path(started.headers["Location"], stripe_emulator)
+    form = card_form(promotion_code="FLASHSALE", action="apply_code")
+    assert pages.post(checkout, data=form).status_code == 200  # good until it expires
+    stripe_emulator.advance(seconds=3 * 3600)
+    refused = pages.post(checkout, data=form)
+    assert refused.status_code == 400 and "This code is invalid." in refused.get_data(True)
