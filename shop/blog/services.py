@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -239,7 +239,7 @@ class AuthorRejected(ArticleRejected):
 
 
 def split_tags(text: str) -> list[str]:
-    """"Strength, mobility ,strength" → ["Strength", "mobility"]: trimmed, blanks dropped, the
+    """ "Strength, mobility ,strength" → ["Strength", "mobility"]: trimmed, blanks dropped, the
     same tag (by slug) once, in the order typed."""
     seen: dict[str, str] = {}
     for part in text.split(","):
@@ -389,6 +389,13 @@ def _snapshot(article: Article) -> dict[str, object]:
 
 
 def _publication_time(article: Article, edit: ArticleEdit, now: datetime) -> datetime | None:
+    if (
+        edit.publish_at is not None
+        and article.published_at is not None
+        and edit.publish_at == article.published_at.replace(second=0, microsecond=0)
+    ):
+        # The editor shows times to the minute: the same minute back is the time as it was.
+        edit = replace(edit, publish_at=article.published_at)
     if edit.status == ArticleStatus.SCHEDULED:
         if edit.publish_at is None:
             raise ArticleRejected("publish_at", "A scheduled article needs a date and time.")
@@ -564,7 +571,9 @@ def _save_author(author: Author, edit: AuthorEdit, action: str, done: str) -> Au
 def delete_author(author: Author) -> None:
     """Delete an author who has no articles. Commits with an author.delete audit entry;
     raises AuthorRejected (field "") while any article, even a draft, is theirs."""
-    articles = db.session.scalar(select(func.count(Article.id)).where(Article.author_id == author.id))
+    articles = db.session.scalar(
+        select(func.count(Article.id)).where(Article.author_id == author.id)
+    )
     if articles:
         raise AuthorRejected(
             "",

@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -334,6 +335,24 @@ def test_editing_keeps_the_publication_date_and_shows_a_due_schedule_as_publishe
     db.session.refresh(article)
     assert article.published_at == first
     assert audit_actions() == ["article.update"]
+    # Saved again as the editor shows it (the time to the minute, in Sydney time): unchanged.
+    shown = re.search(
+        r'name="publish_at"[^>]*value="([^"]+)"', admin_client.get(path).get_data(as_text=True)
+    )
+    assert shown and shown.group(1) == first.astimezone(ZoneInfo("Australia/Sydney")).strftime(
+        "%Y-%m-%dT%H:%M"
+    )
+    form = article_form(
+        admin_client,
+        path,
+        author_id=str(author.id),
+        title="Kept",
+        status="published",
+        publish_at=shown.group(1),
+    )
+    assert admin_client.post(path, data=form).status_code == 303
+    db.session.refresh(article)
+    assert article.published_at == first
 
     due = make_article(
         "went-live", status=ArticleStatus.SCHEDULED, published_at=utcnow() - timedelta(hours=1)
