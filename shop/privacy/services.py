@@ -11,7 +11,7 @@ comments in every status, the Stripe events that name them). Raises NothingHeld.
 
 - Comments keep their text (and their place in threads) but lose the name ("Anonymous"),
   email, website, IP address and browser, and the key made from the email that refused
-  duplicates; the person's email or IP address is struck from the moderation notes too.
+  duplicates; their email, IP address and name are struck from the moderation notes too.
 - A customer's record is erased only when nothing is left to do for them: every subscription
   has ended (canceled or incomplete_expired; active, trialing, past_due, unpaid, paused and
   incomplete can still charge or ship) and every paid box has shipped or been cancelled.
@@ -33,6 +33,10 @@ comments in every status, the Stripe events that name them). Raises NothingHeld.
   (customer.updated).
 
 Raises NothingHeld when nothing is held about the address (including once it was erased).
+
+Unlike other services, this one writes other domains' rows (accounts, billing, comments, mail)
+itself: a person is erased all or nothing, in one transaction, and erasing is no other
+domain's business.
 """
 
 from __future__ import annotations
