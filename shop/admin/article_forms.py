@@ -135,7 +135,9 @@ class ArticleForm(FlaskForm):
         ],
         render_kw={"autocomplete": "off"},
     )
-    hero_image = FileField("Hero image", render_kw={"accept": "image/jpeg,image/png,image/webp,image/gif"})
+    hero_image = FileField(
+        "Hero image", render_kw={"accept": "image/jpeg,image/png,image/webp,image/gif"}
+    )
     remove_hero_image = BooleanField("Remove the hero image")
     hero_image_alt = StringField(
         "Hero image alt text",
@@ -169,9 +171,7 @@ class ArticleForm(FlaskForm):
         return ArticleStatus(self.status.data)
 
     def validate_publish_at(self, field: LocalDateTimeField) -> None:
-        if field.data is None:
-            if self.status.data == ArticleStatus.SCHEDULED:
-                raise ValidationError("A scheduled article needs the date and time to publish it.")
+        if field.data is None or field.errors:  # empty (Optional) or already refused
             return
         local = field.data.replace(tzinfo=shop_timezone())
         # A time the clocks skip when daylight saving starts does not exist.

@@ -158,4 +158,7 @@ def hero_image_url(hero_image_path: str | None, *, absolute: bool = False) -> st
 
 
 def _megabytes(size: int) -> str:
+    """1.5 MB; under a megabyte, 20 KB."""
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
     return f"{size / (1024 * 1024):.1f} MB"

@@ -100,9 +100,7 @@ def admin_articles(tab: ArticleTab, now: datetime, search: str = "") -> Select[t
         select(Article)
         .where(_tab_condition(tab, now))
         .options(joinedload(Article.author))
-        .order_by(
-            func.coalesce(Article.published_at, Article.created_at).desc(), Article.id.desc()
-        )
+        .order_by(func.coalesce(Article.published_at, Article.created_at).desc(), Article.id.desc())
     )
     if search:
         query = query.where(_title_contains(search))
