@@ -45,6 +45,7 @@ from shop.admin.forms import (
     ModerateForm,
     ReplyForm,
 )
+from shop.admin.navigation import navigation
 from shop.billing.queries import to_pack_count
 from shop.comments.models import Comment, CommentStatus
 from shop.comments.queries import comments_with_status, pending_count, status_counts
@@ -128,6 +129,7 @@ def admin_globals() -> dict[str, object]:
         "admin_to_pack_count": db.session.scalar(to_pack_count()) or 0,
         "tab_labels": TAB_LABELS,
         "action_labels": ACTION_LABELS,
+        **navigation(),
     }
 
 
@@ -358,4 +360,14 @@ def _reply_display_name() -> str:
 
 
 # The shipping pages register their routes on `bp` (see shop/admin/shipping.py).
-from shop.admin import articles, audit, dashboard, jobs, privacy, promotions, settings, shipping, subscribers  # noqa: E402, F401
+from shop.admin import (  # noqa: E402, F401
+    articles,
+    audit,
+    dashboard,
+    jobs,
+    privacy,
+    promotions,
+    settings,
+    shipping,
+    subscribers,
+)
