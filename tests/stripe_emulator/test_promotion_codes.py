@@ -3,6 +3,8 @@ expiry, deactivation, deleted coupons, and what Checkout accepts."""
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import pytest
@@ -83,3 +85,52 @@ def test_checkout_refuses_expired_deactivated_used_up_and_foreign_currency_codes
     # An hour on, the expiring code has expired.
     running.advance(seconds=3601)
     assert _apply(pages, running, second, "EXPIRING").status_code == 400
+
+
+def _discount_line(page: Any) -> str:
+    """The visible text of the order summary's discount line."""
+    line = re.search(
+        r'<div class="discount"><dt>(.*?)</dt><dd>(.*?)</dd>', page.get_data(as_text=True)
+    )
+    assert line, "no discount line"
+    return html.unescape(f"{line[1]} | {line[2]}")
+
+
+def test_checkout_names_the_code_once_with_what_it_takes_off(
+    stripe_client, pages, running: RunningEmulator
+) -> None:
+    price = make_plan(stripe_client, amount=5000)
+    # Made as the shop's admin makes them: the coupon is named after the code.
+    percent = stripe_client.v1.coupons.create(
+        params={"percent_off": 20, "duration": "once", "name": "REVIEW20"}
+    )
+    stripe_client.v1.promotion_codes.create(
+        params={"promotion": {"type": "coupon", "coupon": percent.id}, "code": "REVIEW20"}
+    )
+    amount = stripe_client.v1.coupons.create(
+        params={
+            "amount_off": 1000,
+            "currency": "aud",
+            "duration": "repeating",
+            "duration_in_months": 3,
+            "name": "TENOFF",
+        }
+    )
+    tenoff = stripe_client.v1.promotion_codes.create(
+        params={"promotion": {"type": "coupon", "coupon": amount.id}, "code": "TENOFF"}
+    )
+    session = make_session(stripe_client, price, allow_promotion_codes=True)
+    assert _discount_line(_apply(pages, running, session, "review20")) == (
+        "REVIEW20 — 20% off | −A$10.00"
+    )
+    assert _discount_line(_apply(pages, running, session, "TENOFF")) == (
+        "TENOFF — A$10.00 off for 3 months | −A$10.00"
+    )
+    # A code the session was created with is named the same way, before anything is typed.
+    given = make_session(stripe_client, price, discounts=[{"promotion_code": tenoff.id}])
+    page = pages.get(path_of(given.url, running))
+    assert _discount_line(page) == "TENOFF — A$10.00 off for 3 months | −A$10.00"
+    # A coupon without a code: its name, or "Discount" when it has none.
+    bare = stripe_client.v1.coupons.create(params={"percent_off": 50, "duration": "forever"})
+    plain = make_session(stripe_client, price, discounts=[{"coupon": bare.id}])
+    assert _discount_line(pages.get(path_of(plain.url, running))) == "Discount — 50% off | −A$25.00"

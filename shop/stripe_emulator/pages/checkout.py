@@ -38,9 +38,11 @@ def _checkout_context(
                 "amount": li["amount_subtotal"],
             }
         )
-    coupon_id, _ = session_coupon(em, session, promo["id"] if promo else None)
+    # The code typed here, or one the session was created with (``discounts``).
+    coupon_id, promo_id = session_coupon(em, session, promo["id"] if promo else None)
     subtotal, discount = session_amounts(em, session, coupon_id)
     coupon = em.data["coupons"].get(coupon_id) if coupon_id else None
+    promo = em.data["promotion_codes"].get(promo_id) if promo_id else None
     customer = em.data["customers"].get(session["customer"]) if session.get("customer") else None
     fixed_email = (customer or {}).get("email") or session.get("customer_email")
     allowed = (session.get("shipping_address_collection") or {}).get("allowed_countries") or []
