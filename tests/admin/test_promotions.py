@@ -154,6 +154,8 @@ def test_an_amount_off_with_an_expiry_typed_in_sydney_time(
     assert promo["expires_at"] == int(local.astimezone(UTC).timestamp())
     row = _row_of(_listing(admin_client), "TENOFF")
     assert "$12.50 AUD off" in row and "Every payment" in row
+    # No redemption limit reads so, not as a Python None.
+    assert row.endswith("No limit 0 Active Deactivate TENOFF"), row
     assert f"{local.day} {local:%b %Y}, 11:30 pm" in row  # shown in Sydney time again
 
 
