@@ -2,7 +2,12 @@
 
 Each list is cleaned the same way: lines trimmed, blank lines dropped, repeats (in any case)
 kept once. Then each entry is checked for its kind; the first bad lines are named in the field's
-error, and nothing is saved while any field has an error.
+error, and nothing is saved while any field has an error. Every error is whole sentences, each
+starting with a capital letter and ending with a full stop.
+
+Blocked emails are whole addresses or domains written `@example.com`: the moderation policy
+matches nothing else. `*@example.com`, the way many people write a whole domain, is stored as
+`@example.com`; a `*` anywhere else is refused (it would be stored, and never match).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import InputRequired, NumberRange, StopValidation, ValidationError
 
 from shop.accounts.services import normalise_email
 from shop.comments.settings import CommentSettings
@@ -48,7 +53,7 @@ def split_lines(text: str | None) -> tuple[str, ...]:
 
 def _check_word(entry: str) -> str:
     if len(entry) > MAX_WORD:
-        raise ValueError(f"longer than {MAX_WORD} characters")
+        raise ValueError(f"is longer than {MAX_WORD} characters")
     if _CONTROL.search(entry) or DIRECTION_CONTROLS.search(entry):
         raise ValueError("has hidden control characters")
     return entry
@@ -66,8 +71,15 @@ def _is_domain(domain: str) -> bool:
 
 def _check_email(entry: str) -> str:
     entry = normalise_email(entry)
+    if entry.startswith("*@"):
+        entry = entry[1:]  # the whole domain, written as the policy matches it
+    if "*" in entry:
+        raise ValueError(
+            "has a * the blocklist can't match: write *@example.com or @example.com for a "
+            "whole domain, or a whole address"
+        )
     if len(entry) > MAX_EMAIL:
-        raise ValueError(f"longer than {MAX_EMAIL} characters")
+        raise ValueError(f"is longer than {MAX_EMAIL} characters")
     if entry.startswith("@"):
         if not _is_domain(entry[1:]):
             raise ValueError("is not a domain like @example.com")
@@ -100,6 +112,29 @@ def _check_ip(entry: str) -> str:
     return str(network)
 
 
+def _sentence(text: str) -> str:
+    """`text` ending as a sentence ends (a full stop unless it asks or exclaims already)."""
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def _shown(entry: str) -> str:
+    """The entry as the error names it: quoted, and cut short when long."""
+    return repr(entry if len(entry) <= 40 else entry[:40] + "…")
+
+
+def _entries(count: int) -> str:
+    return "entry is" if count == 1 else "entries are"
+
+
+def max_text(form: FlaskForm, field: Field) -> None:
+    """The list box's text is short enough to check line by line; if not, that is the only
+    error (its entries are not checked)."""
+    if len(field.data or "") > MAX_LIST_TEXT:
+        raise StopValidation(
+            f"Keep this list under {MAX_LIST_TEXT:,} characters. Nothing was saved."
+        )
+
+
 def entry_list(kind: str, check: Callable[[str], str]) -> Callable[[FlaskForm, Field], None]:
     """A validator for a list box: every entry must pass `check`; the field's data becomes the
     cleaned tuple of entries."""
@@ -107,19 +142,25 @@ def entry_list(kind: str, check: Callable[[str], str]) -> Callable[[FlaskForm, F
     def validate(form: FlaskForm, field: Field) -> None:
         entries = split_lines(field.data)
         if len(entries) > MAX_ENTRIES:
-            raise ValidationError(f"Keep it to {MAX_ENTRIES} {kind} at most.")
+            raise ValidationError(
+                f"Keep this list to {MAX_ENTRIES} {kind} at most. Nothing was saved."
+            )
         cleaned, bad = [], []
         for number, entry in enumerate(entries, start=1):
             try:
                 cleaned.append(check(entry))
             except ValueError as problem:
-                bad.append(f"entry {number} ({entry[:40]!r}) {problem}")
+                bad.append(_sentence(f"Entry {number} ({_shown(entry)}) {problem}"))
         if bad:
             more = len(bad) - SHOWN_BAD_LINES
             raise ValidationError(
-                "; ".join(bad[:SHOWN_BAD_LINES])
-                + (f"; and {more} more" if more > 0 else "")
-                + ". Nothing was saved."
+                " ".join(
+                    [
+                        *bad[:SHOWN_BAD_LINES],
+                        *([f"{more} more {_entries(more)} wrong too."] if more > 0 else []),
+                        "Nothing was saved.",
+                    ]
+                )
             )
         field.entries = tuple(dict.fromkeys(cleaned))
 
@@ -130,10 +171,7 @@ def _list_field(label: str, kind: str, check: Callable[[str], str]) -> TextAreaF
     return TextAreaField(
         label,
         validators=[
-            Length(
-                max=MAX_LIST_TEXT,
-                message=f"Keep this list under {MAX_LIST_TEXT:,} characters.",
-            ),
+            max_text,
             entry_list(kind, check),
         ],
         render_kw={"spellcheck": "false", "autocapitalize": "none", "rows": 5},

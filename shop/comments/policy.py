@@ -73,12 +73,16 @@ def _matching_words(words: Iterable[str], *texts: str) -> list[str]:
 
 
 def _email_blocked(email: str, entries: Iterable[str]) -> str | None:
+    """The blocklist entry matching `email`: the whole address, or its domain written
+    `@example.com` (or `*@example.com`, as the environment's list may say it)."""
     email = email.strip().lower()
     domain = email.rpartition("@")[2]
     for entry in entries:
         entry = entry.strip().lower()
         if not entry:
             continue
+        if entry.startswith("*@"):
+            entry = entry[1:]
         if entry.startswith("@") and domain == entry[1:]:
             return entry
         if email == entry:

@@ -148,7 +148,7 @@ def test_saving_the_settings_in_force_changes_nothing(admin_client):  # type: ig
         ("max_links", "51", "Enter a whole number from 0 to 50."),
         ("max_links", str(2**63), "Enter a whole number from 0 to 50."),
         ("close_after_days", "3651", "Enter a whole number from 0 to 3650."),
-        ("blocklist_ips", "192.0.2.0/24\n999.1.1.1", "entry 2 ('999.1.1.1') is not an IP address"),
+        ("blocklist_ips", "192.0.2.0/24\n999.1.1.1", "Entry 2 ('999.1.1.1') is not an IP address"),
         ("blocklist_ips", "10.0.0.5/8", "did you mean 10.0.0.0/8?"),
         ("blocklist_ips", "0.0.0.0/0", "is too broad"),
         ("blocklist_ips", "2000::/16", "is too broad"),
@@ -159,7 +159,11 @@ def test_saving_the_settings_in_force_changes_nothing(admin_client):  # type: ig
         ("blocklist_emails", "' OR '1'='1'; DROP TABLE comments;--", "needs an @"),
         ("moderation_words", "fine\nbad\x07bell", "has hidden control characters"),
         ("blocklist_words", "\u202egnp.exe", "has hidden control characters"),
-        ("blocklist_words", "w" * 101, "longer than 100 characters"),
+        ("blocklist_words", "w" * 101, "is longer than 100 characters."),
+        ("blocklist_emails", "spam*@example.com", "has a * the blocklist can't match"),
+        ("blocklist_emails", "*.spam.example", "has a * the blocklist can't match"),
+        ("blocklist_emails", "@junk.example.org\n*", "has a * the blocklist can't match"),
+        ("blocklist_emails", "**@spam.example", "has a * the blocklist can't match"),
         ("blocklist_words", "\n".join(f"word{n}" for n in range(501)), "500 words at most"),
         ("moderation_words", "x" * 20_001, "Keep this list under 20,000 characters."),
         ("auto_approve_returning", "maybe", "Not a valid choice"),
@@ -177,11 +181,75 @@ def test_bad_input_is_a_form_error_and_nothing_is_saved(admin_client, field, val
     assert audit_count() == 0
 
 
-def test_many_bad_lines_are_named_a_few_at_a_time(admin_client):  # type: ignore[no-untyped-def]
-    response = save(admin_client, blocklist_ips="\n".join(f"bad{n}" for n in range(10)))
+def field_error(response, field: str) -> str:  # type: ignore[no-untyped-def]
+    match = re.search(rf'id="{field}-error"[^>]*>(.*?)</p>', text_of(response), re.S)
+    assert match, f"no error at {field}"
+    return " ".join(match.group(1).split())
+
+
+def test_many_bad_lines_are_named_a_few_at_a_time_in_sentences(admin_client):  # type: ignore[no-untyped-def]
+    response = save(
+        admin_client,
+        blocklist_ips="\n".join(["10.0.0.5/8", *(f"bad{n}" for n in range(9))]),
+    )
     assert response.status_code == 400
-    assert "entry 1 ('bad0')" in text_of(response)
-    assert "and 7 more" in text_of(response)
+    assert field_error(response, "blocklist_ips") == (
+        "Entry 1 ('10.0.0.5/8') has bits set past the prefix: did you mean 10.0.0.0/8? "
+        "Entry 2 ('bad0') is not an IP address or network (like 198.51.100.0/24). "
+        "Entry 3 ('bad1') is not an IP address or network (like 198.51.100.0/24). "
+        "7 more entries are wrong too. Nothing was saved."
+    )
+
+
+def test_an_overlong_list_is_one_sentence_not_a_check_of_its_lines(admin_client):  # type: ignore[no-untyped-def]
+    response = save(admin_client, moderation_words="x" * 20_001)
+    assert response.status_code == 400
+    assert field_error(response, "moderation_words") == (
+        "Keep this list under 20,000 characters. Nothing was saved."
+    )
+
+
+def test_every_field_error_is_a_sentence(admin_client):  # type: ignore[no-untyped-def]
+    response = save(
+        admin_client,
+        max_links="51",
+        moderation_words="w" * 101,
+        blocklist_words="\n".join(f"word{n}" for n in range(501)),
+        blocklist_emails="sam@@example.com\nnot-an-email\n@localhost\nspam*@example.com",
+        blocklist_ips="0.0.0.0/0",
+        comments_per_page="",
+    )
+    assert response.status_code == 400
+    errors = re.findall(r'class="field-error"[^>]*>(.*?)</p>', text_of(response), re.S)
+    assert len(errors) == 6
+    for error in errors:
+        error = " ".join(error.split())
+        assert error[0].isupper(), error
+        assert error.endswith((".", "?")), error
+
+
+def test_a_wildcard_domain_is_saved_as_the_domain_and_blocks_it(app, admin_client, article):  # type: ignore[no-untyped-def]
+    response = save(admin_client, blocklist_emails="*@Spam.Example\n@junk.example.org")
+    assert response.status_code == 303
+    assert stored().blocklist_emails == ["@spam.example", "@junk.example.org"]
+    page = admin_client.get(PAGE)
+    assert re.search(
+        r'id="blocklist_emails"[^>]*>\s*@spam.example\n@junk.example.org</textarea>', text_of(page)
+    )
+    assert "*@example.com is saved as @example.com" in visible_text(page)
+
+    post_comment(app.test_client(), "lift-well", comment="Cheap pills", email="bot@spam.example")
+    spam = latest_comment()
+    assert spam.status is CommentStatus.SPAM
+    assert "Email is on the blocklist (@spam.example)" in spam.status_reasons
+
+
+def test_a_wildcard_domain_from_the_environment_blocks_it_too(app, app_settings, article):  # type: ignore[no-untyped-def]
+    app.config["COMMENT_BLOCKLIST_EMAILS"] = ("*@spam.example",)
+    post_comment(app.test_client(), "lift-well", comment="Cheap pills", email="Bot@Spam.Example")
+    spam = latest_comment()
+    assert spam.status is CommentStatus.SPAM
+    assert "Email is on the blocklist (@spam.example)" in spam.status_reasons
 
 
 def test_a_post_without_the_csrf_token_is_refused(admin_client):  # type: ignore[no-untyped-def]
