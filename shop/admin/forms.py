@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -90,6 +92,8 @@ SHIPMENT_STATUS_LABELS: dict[ShipmentStatus, str] = {
     ShipmentStatus.SHIPPED: "Shipped",
 }
 TRACKING_NUMBER_MAX = 100  # Shipment.tracking_number's column
+# Carriers' numbers are Latin letters and digits, sometimes grouped by spaces or hyphens.
+TRACKING_NUMBER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 -]*[A-Za-z0-9])?")
 
 
 def _shipment_ids_in_range(form: FlaskForm, field: SelectMultipleField) -> None:
@@ -146,6 +150,13 @@ class MarkShipmentsForm(FlaskForm):
     def validate_tracking_number(self, field: StringField) -> None:
         if field.data and self.status.data != ShipmentStatus.SHIPPED:
             raise ValidationError("A tracking number goes with “Mark shipped”.")
+        if field.data and not TRACKING_NUMBER.fullmatch(field.data):
+            # It goes into the customer's email and the carrier's tracking link: a pasted
+            # link or sentence would make both nonsense.
+            raise ValidationError(
+                "A tracking number is letters and digits (spaces and hyphens allowed), as the "
+                "carrier printed it. Paste the number, not the tracking link."
+            )
 
     @property
     def is_forged(self) -> bool:

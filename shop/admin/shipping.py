@@ -219,6 +219,7 @@ def _render_month(
         previous_month=add_months(month, -1),
         next_month=add_months(month, 1),
         has_run=has_run,
+        can_run=month <= add_months(current_month(), 1),
         page=page,
         forecast=[] if has_run else _addressed(page.items),
         counts=counts,
@@ -248,6 +249,16 @@ def run_shipping_month() -> Response:
     if not form.validate():
         abort(400, "A month looks like 2026-12 (year, then month). Nothing was run.")
     month = form.month.data
+    latest = add_months(current_month(), 1)
+    if month > latest:  # the page offers no run button then either
+        # A run addresses boxes as customers' addresses are now: months ahead would ship to
+        # addresses that may change, and the page would still say the month is not run.
+        flash(
+            f"{month_label(month)} can't be run yet: run a month when you pack it (this month, "
+            f"or {month_label(latest)} ahead of its cut-off). Nothing was run.",
+            "error",
+        )
+        return redirect(url_for("admin.shipments", month=month), code=303)
     report = run_shipping(month)
     for number, line in enumerate(report.lines()):
         flash(line.strip(), "success" if number == 0 else "info")

@@ -3,10 +3,11 @@
 Read-only routes on the admin blueprint `bp` (guarded once, in `shop.admin.views.require_admin`):
 
 - `GET /admin/subscriptions?q=&box=<slug>&term=<1|3|6|12>&status=<state|live>&started=YYYY-MM
-  &ended=YYYY-MM&page=N` — subscriptions, newest first, 50 a page. `q` finds the customer's email
+  &ended=YYYY-MM|ended_days=N&page=N` — subscriptions, newest first, 50 a page. `q` finds the customer's email
   or name anywhere in it (literal text, any case); `status` is one of the states of
   `shop.billing.queries.SubscriberState`, or `live` for every subscriber; `started` is the month
-  (shop time) a subscription began in, `ended` the month a cancelled one ended in.
+  (shop time) a subscription began in, `ended` the month a cancelled one ended in, `ended_days`
+  the last N days it ended in (the dashboard's churn).
 - `GET /admin/subscriptions/<id>` — the customer, plan, state and period, the history of Stripe
   events recorded about it (type, when, the status each carried, what became of it), invoices,
   the box calendar with shipments, where its boxes go, and its page in Stripe's dashboard (with
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -57,6 +58,7 @@ from shop.billing.queries import (
 )
 from shop.billing.shipping import ship_to_of
 from shop.catalog.models import TERMS_MONTHS, Box
+from shop.db import utcnow
 from shop.extensions import db
 from shop.site.params import as_id, page_number
 
@@ -77,6 +79,7 @@ class SubscriptionFilters:
     status: str | None
     started: str | None
     ended: str | None
+    ended_days: int | None
     page: int
 
     def args(self, **changes: object) -> dict[str, object]:
@@ -88,6 +91,7 @@ class SubscriptionFilters:
             "status": self.status,
             "started": self.started,
             "ended": self.ended,
+            "ended_days": self.ended_days,
             "page": self.page if self.page > 1 else None,
         }
         values.update(changes)
@@ -151,6 +155,29 @@ def _month_arg(name: str) -> str | None:
         abort(400, str(error))
 
 
+# "Ended in the last N days" (the dashboard's churn links to 30) takes 1 to this many days.
+MAX_ENDED_DAYS = 366
+
+
+def _days_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_ENDED_DAYS:
+        abort(400, f"Ended in the last N days takes a whole number from 1 to {MAX_ENDED_DAYS}.")
+    return int(raw)
+
+
+def _ended_span(month: str | None, days: int | None) -> tuple[datetime, datetime] | None:
+    """The span the `ended` filter asks for: a month, or the last `days` days up to now."""
+    if month is not None and days is not None:
+        abort(400, "Filter by the month a subscription ended in or by the last days, not both.")
+    if days is not None:
+        now = utcnow()
+        return now - timedelta(days=days), now
+    return _month_span(month)
+
+
 def _month_span(month: str | None) -> tuple[datetime, datetime] | None:
     """A month (shop time) as (its first instant, the next month's first instant), in UTC."""
     if month is None:
@@ -180,6 +207,7 @@ def subscriptions() -> Response | str:
         status=_status_arg(),
         started=_month_arg("started"),
         ended=_month_arg("ended"),
+        ended_days=_days_arg("ended_days"),
         page=page_number(),
     )
     query = subscription_list(
@@ -188,7 +216,7 @@ def subscriptions() -> Response | str:
         term_months=filters.term,
         states=filters.states,
         started=_month_span(filters.started),
-        ended=_month_span(filters.ended),
+        ended=_ended_span(filters.ended, filters.ended_days),
     )
     page = db.paginate(
         query,

@@ -337,3 +337,25 @@ def test_the_dashboard_runs_the_same_statements_whatever_the_number_of_subscript
     many = _statements(admin_client, "/admin/")
     assert many == few
     assert many <= 20
+
+
+def test_churn_links_to_exactly_the_subscriptions_it_counts(
+    app: Flask, admin_client: FlaskClient
+) -> None:
+    realistic_business(90)
+    page = admin_client.get("/admin/").get_data(as_text=True)
+    expected = expected_figures(app, utcnow())
+    link = figure_link(page, "churn")
+    assert link == "/admin/subscriptions?ended_days=30"
+    listed = admin_client.get(link).get_data(as_text=True)
+    ended_in_window = int(re.search(r'data-total="(\d+)"', listed).group(1))  # type: ignore[union-attr]
+    assert ended_in_window > 0
+    assert f"subscriptions that ended in the last 30 days ({ended_in_window})" in html.unescape(
+        page
+    )
+    assert "ended in the last 30 days" in listed
+    assert expected.churn != "—"
+    for bad in ("0", "367", "abc", "-1", "٣"):
+        assert admin_client.get(f"/admin/subscriptions?ended_days={bad}").status_code == 400
+    both = admin_client.get("/admin/subscriptions?ended_days=30&ended=2026-11")
+    assert both.status_code == 400

@@ -9,7 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from shop.accounts.models import Customer
-from shop.billing.calendar import current_month
+from shop.audit.models import AuditEntry
+from shop.billing.calendar import add_months, current_month
 from shop.billing.models import (
     BoxStatus,
     CalendarBox,
@@ -540,3 +541,39 @@ def test_shipping_pages_are_for_admins_only(client: FlaskClient, method: str, pa
     response = client.open(path, method=method, data={"month": MONTH, "csrf_token": token})
     assert response.status_code in (302, 303)
     assert response.headers["Location"].startswith("/admin/login")
+
+
+def test_a_month_beyond_next_cannot_be_run_yet(admin_client: FlaskClient, plan) -> None:  # type: ignore[no-untyped-def]
+    """A run freezes today's addresses: months after next are refused, with no run recorded."""
+    later = add_months(current_month(), 2)
+    subscriber("Ava Squat", plan, later)
+    page = visible_text(admin_client.get(f"/admin/shipments?month={later}"))
+    assert f"Run shipping for {month_label(later)}" not in page
+    assert f"You can run {month_label(later)} from" in page
+    response = run(admin_client, later)
+    assert response.status_code == 303
+    assert "can't be run yet" in visible_text(admin_client.get(response.headers["Location"]))
+    assert shipment_count() == 0
+    assert db.session.scalar(select(func.count(AuditEntry.id))) == 0
+    next_month = add_months(current_month(), 1)
+    assert run(admin_client, next_month).status_code == 303
+    assert db.session.scalar(select(func.count(AuditEntry.id))) == 1
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "https://auspost.com.au/mypost/track/details/AP1",
+        "<script>alert(1)</script>",
+        "AP 1/2",
+        "-AP1",
+    ],
+)
+def test_a_tracking_number_must_look_like_one(admin_client: FlaskClient, plan, typed: str) -> None:  # type: ignore[no-untyped-def]
+    shipment = make_shipment(subscriber("Ava Squat", plan, MONTH))
+    before = shipments_state()
+    response = mark(admin_client, [shipment.id], "shipped", tracking_number=typed)
+    assert response.status_code == 400
+    assert "Paste the number, not the tracking link." in text_of(response)
+    assert shipments_state() == before
+    assert sent_emails() == []

@@ -583,7 +583,7 @@ QUERY_INTEGERS: dict[str, tuple[str, ...]] = {
     "admin.shipments_csv": ("month", "box"),
     "admin.decide_held": ("month",),
     "admin.events": ("page",),
-    "admin.subscriptions": ("page", "term", "box", "status", "started", "ended"),
+    "admin.subscriptions": ("page", "term", "box", "status", "started", "ended", "ended_days"),
     "admin.customers": ("page",),
     "admin.articles": ("page",),
     "admin.authors": ("page",),
