@@ -1,5 +1,6 @@
-"""flask commands: create-admin, seed-demo, import-article, purge-comment-ips, sync-stripe,
-reconcile, shipping-run, worker, sweep-jobs, and the Stripe emulator's stripe-emulator and stripe-clock."""
+"""flask commands: create-admin, seed-demo, import-article, render-articles, purge-comment-ips,
+sync-stripe, reconcile, shipping-run, worker, sweep-jobs, and the Stripe emulator's
+stripe-emulator and stripe-clock."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ from shop.billing.calendar import BadMonth, current_month, parse_month
 from shop.billing.gateway import PaymentProviderError, gateway
 from shop.billing.reconcile import reconcile_subscriptions
 from shop.billing.shipping import run_shipping
-from shop.blog.services import ArticleImportError, parse_article_file, save_article
+from shop.blog.services import (
+    ArticleImportError,
+    parse_article_file,
+    render_stored_articles,
+    save_article,
+)
 from shop.catalog.services import sync_catalogue
 from shop.comments.services import purge_comment_ips
 from shop.db import utcnow
@@ -70,6 +76,14 @@ def import_article_command(path: Path) -> None:
     except ArticleImportError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{'Imported' if created else 'Updated'} /blog/{article.slug} ({article.title})")
+
+
+@click.command("render-articles")
+@with_appcontext
+def render_articles_command() -> None:
+    """Render every article's body again from its Markdown (after the renderer changes)."""
+    changed = render_stored_articles()
+    click.echo(f"Rendered {changed} article(s) again; the rest were already up to date.")
 
 
 @click.command("purge-comment-ips")
@@ -182,6 +196,7 @@ def register_commands(app: Flask) -> None:
         create_admin_command,
         seed_demo_command,
         import_article_command,
+        render_articles_command,
         purge_comment_ips_command,
         sync_stripe_command,
         reconcile_command,

@@ -11,7 +11,8 @@ Routes on the admin blueprint `bp` (guarded once, in `shop.admin.views.require_a
   body, status with the date and time in shop time (SHOP_TIMEZONE). Saving calls
   `create_article`/`update_article`; what they refuse is shown at its field.
 - `POST /admin/articles/new/preview`, `POST /admin/articles/<id>/preview` — the unsaved form
-  rendered by the public article page's own view and template, marked as a preview; nothing is
+  rendered by the public article page's own view and template, marked as a preview, dated as
+  saving would date it (what saving would refuse is shown at its field instead); nothing is
   saved (not even the image).
 - `GET|POST /admin/articles/<id>/delete` — the confirmation (saying how many comments go with
   the article), then the deletion.
@@ -43,7 +44,13 @@ from shop.admin.article_forms import (
     chosen_id,
 )
 from shop.admin.views import bp
-from shop.blog.media import ImageRefused, check_image, hero_image_url, is_uploaded
+from shop.blog.media import (
+    ImageRefused,
+    check_image,
+    hero_image_url,
+    is_uploaded,
+    readable_size,
+)
 from shop.blog.models import Article, ArticleStatus, Author
 from shop.blog.preview import article_preview
 from shop.blog.queries import (
@@ -119,10 +126,11 @@ def allow_hero_image_uploads(endpoint: str | None, values: dict[str, object] | N
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(error: RequestEntityTooLarge) -> Response:
     if request.endpoint in UPLOAD_ENDPOINTS:
-        limit = current_app.config["HERO_IMAGE_MAX_BYTES"] / (1024 * 1024)
+        # The only advice on the page: the general one speaks of the 1 MB form limit.
+        limit = readable_size(current_app.config["HERO_IMAGE_MAX_BYTES"])
         return error_response(
             413,
-            f"That upload was far too large. A hero image can be at most {limit:.1f} MB: "
+            advice=f"That upload was far too large. A hero image can be at most {limit}: "
             "save it smaller, go back and choose it again.",
         )
     return error_response(413)
@@ -265,7 +273,7 @@ def _editor(form: ArticleForm, article: Article | None, status: int = 200) -> tu
             hero_uploaded=is_uploaded(article.hero_image_path) if article else False,
             file_again=FILE_AGAIN if status >= 400 and file_chosen else None,
             live=is_visible(article, utcnow()) if article else False,
-            max_megabytes=current_app.config["HERO_IMAGE_MAX_BYTES"] / (1024 * 1024),
+            max_size=readable_size(current_app.config["HERO_IMAGE_MAX_BYTES"]),
             max_side=current_app.config["HERO_IMAGE_MAX_SIDE"],
             timezone=current_app.config["SHOP_TIMEZONE"],
         ),
@@ -280,11 +288,15 @@ def _save(form: ArticleForm, article: Article | None) -> Response | tuple[str, i
     try:
         saved = create_article(edit) if article is None else update_article(article, edit)
     except ArticleRejected as rejection:
-        field = form._fields.get(rejection.field) or form.slug
-        field.errors = [*field.errors, str(rejection)]
+        _show_rejection(form, rejection)
         return _editor(form, article, 400)
     flash(_saved_message(saved), "success")
     return redirect(url_for("admin.edit_article", article_id=saved.id), code=303)
+
+
+def _show_rejection(form: ArticleForm, rejection: ArticleRejected) -> None:
+    field = form._fields.get(rejection.field) or form.slug
+    field.errors = [*field.errors, str(rejection)]
 
 
 def _saved_message(article: Article) -> str:
@@ -325,7 +337,11 @@ def _preview(article: Article | None) -> Response | tuple[str, int]:
         if edit is not None:
             form.author_id.errors = [*form.author_id.errors, "Choose one of the authors."]
         return _editor(form, article, 400)
-    preview = article_preview(edit, article, author, utcnow())
+    try:
+        preview = article_preview(edit, article, author, utcnow())
+    except ArticleRejected as rejection:
+        _show_rejection(form, rejection)
+        return _editor(form, article, 400)
     return render_article(preview, CommentForm(formdata=None), preview=True)  # type: ignore[arg-type]
 
 

@@ -12,10 +12,17 @@ The contract:
 - An article refers to an uploaded image as "media:<name>" in `hero_image_path`; any other value
   is a file under static/ (how imported and demo articles name theirs), and keeps working.
 - Files are never deleted by the shop: another article (or a cached page) may still use one.
+- The page gives a hero image's real width and height (`hero_image_size`), read from the file's
+  header when first shown and remembered per file (an upload's name never changes meaning; a
+  static file is remembered with its modification time). Nothing is stored with the article, so
+  imported articles' static images get their real size too; a file that is missing or not an
+  image gets no size (the browser then sizes it itself) rather than a wrong one.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
 import os
@@ -23,6 +30,7 @@ import re
 import tempfile
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app, url_for
@@ -68,7 +76,7 @@ def check_image(data: bytes, max_bytes: int, max_side: int) -> CheckedImage:
         raise ImageRefused("That file is empty. Choose a JPEG, PNG, WebP or GIF image.")
     if len(data) > max_bytes:
         raise ImageRefused(
-            f"That image is {_megabytes(len(data))}; the most we take is {_megabytes(max_bytes)}. "
+            f"That image is {readable_size(len(data))}; the most we take is {readable_size(max_bytes)}. "
             "Save it smaller (1600 pixels wide is plenty) and choose it again."
         )
     try:
@@ -157,7 +165,51 @@ def hero_image_url(hero_image_path: str | None, *, absolute: bool = False) -> st
     return build("static", filename=hero_image_path)
 
 
-def _megabytes(size: int) -> str:
+def hero_image_size(hero_image_path: str | None) -> tuple[int, int] | None:
+    """The real width and height in pixels of the image `hero_image_path` names (an upload,
+    a static file, or the editor preview's data: URL), or None when it cannot be read."""
+    if not hero_image_path:
+        return None
+    if hero_image_path.startswith("data:image/"):
+        try:
+            data = base64.b64decode(hero_image_path.partition(",")[2], validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        return _size_of(io.BytesIO(data))
+    if is_uploaded(hero_image_path):
+        found = stored_file(hero_image_path.removeprefix(MEDIA_PREFIX))
+        path = found[0] if found else None
+    else:
+        static = Path(current_app.static_folder or "static").resolve()
+        path = (static / hero_image_path).resolve()
+        if not path.is_relative_to(static):
+            return None
+    try:
+        stamp = path.stat().st_mtime_ns if path else None
+    except OSError:
+        return None
+    return _file_size(str(path), stamp) if stamp is not None else None
+
+
+@lru_cache(maxsize=2048)
+def _file_size(path: str, modified_ns: int) -> tuple[int, int] | None:
+    """Remembered per path and modification time: a page view reads no file twice."""
+    return _size_of(path)
+
+
+def _size_of(source: str | io.BytesIO) -> tuple[int, int] | None:
+    """Width and height from the image header only (no pixel is decoded)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(source, formats=list(FORMATS)) as image:
+                width, height = image.size
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        return None
+    return (width, height) if width > 0 and height > 0 else None
+
+
+def readable_size(size: int) -> str:
     """1.5 MB; under a megabyte, 20 KB."""
     if size < 1024 * 1024:
         return f"{max(1, round(size / 1024))} KB"

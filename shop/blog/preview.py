@@ -16,7 +16,7 @@ from sqlalchemy import select
 from shop.blog.media import CheckedImage
 from shop.blog.models import Article, ArticleStatus, Author, Tag
 from shop.blog.rendering import plain_excerpt, reading_minutes, render_markdown
-from shop.blog.services import ArticleEdit, slugify
+from shop.blog.services import ArticleEdit, publication_time, slugify
 from shop.extensions import db
 
 
@@ -49,8 +49,10 @@ class ArticlePreview:
 def article_preview(
     edit: ArticleEdit, saved: Article | None, author: Author, now: datetime
 ) -> ArticlePreview:
-    """The edit as readers would see it once saved. A new upload is shown inline (a data:
-    URL, allowed for images by the site's CSP) because it is not stored until saved."""
+    """The edit as readers would see it once saved, dated as saving would date it (raises
+    ArticleRejected, as saving would, for a scheduled time that has passed or a published one
+    still to come). A new upload is shown inline (a data: URL, allowed for images by the
+    site's CSP) because it is not stored until saved."""
     hero = None if edit.remove_hero_image or saved is None else saved.hero_image_path
     if edit.hero_image is not None:
         hero = data_url(edit.hero_image)
@@ -72,7 +74,8 @@ def article_preview(
         hero_image_path=hero,
         hero_image_alt=edit.hero_image_alt,
         status=edit.status,
-        published_at=edit.publish_at or (saved.published_at if saved else None) or now,
+        # A draft without a date shows today's, as it would read if published now.
+        published_at=publication_time(saved.published_at if saved else None, edit, now) or now,
         updated_at=now,
         author=author,
         tags=sorted(tags, key=lambda tag: tag.name),

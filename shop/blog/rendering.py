@@ -1,4 +1,14 @@
-"""Markdown to safe HTML for articles, plus reading time and excerpts."""
+"""Markdown to safe HTML for articles, plus reading time and excerpts.
+
+Headings: the article page's one h1 is the article's title, so a body's headings start at h2.
+When a body uses level-1 headings (`# Heading`, or one underlined with ===), every heading in it
+moves down one level (# → h2, ## → h3, … ##### and ###### → h6), keeping the body's own outline;
+a body without level-1 headings is rendered as written. Raw HTML headings are not Markdown and
+the sanitiser keeps only h2-h6 of them (an `<h1>` there keeps its text, not its tag).
+
+`render_markdown` is the one renderer for saving, the editor's preview and `flask
+render-articles` (which re-renders stored bodies after a change here).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +18,7 @@ from html import unescape as html_unescape
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 WORDS_PER_MINUTE = 200
 
@@ -29,7 +40,10 @@ ALLOWED_ATTRIBUTES = {
 
 def render_markdown(source: str) -> str:
     """Render article Markdown and sanitise the result: no scripts, styles or event handlers."""
-    html = _markdown.render(source)
+    env: dict[str, object] = {}
+    tokens = _markdown.parse(source, env)
+    _demote_headings(tokens)
+    html = _markdown.renderer.render(tokens, _markdown.options, env)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -37,6 +51,15 @@ def render_markdown(source: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener",
     )
+
+
+def _demote_headings(tokens: list[Token]) -> None:
+    """Move every heading down one level when any is level 1 (the page title's level)."""
+    headings = [token for token in tokens if token.type in ("heading_open", "heading_close")]
+    if not any(token.tag == "h1" for token in headings):
+        return
+    for token in headings:
+        token.tag = f"h{min(6, int(token.tag[1:]) + 1)}"
 
 
 def reading_minutes(source: str) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shop.audit.services import record_admin_action
@@ -114,6 +114,26 @@ def save_article(source: ArticleSource) -> tuple[Article, bool]:
     article.tags = [_tag(name) for name in dict.fromkeys(source.tags) if slugify(name)]
     db.session.commit()
     return article, created
+
+
+def render_stored_articles() -> int:
+    """Render every article's stored body_html again from its Markdown with today's renderer
+    (`flask render-articles`, run after a change to shop.blog.rendering). Commits once and
+    returns how many articles changed. Their updated_at stays: what they say has not changed,
+    so their dateModified and feed entries should not either."""
+    changed = 0
+    rows = db.session.execute(select(Article.id, Article.body_markdown, Article.body_html)).all()
+    for article_id, markdown, stored in rows:
+        html = render_markdown(markdown)
+        if html != stored:
+            db.session.execute(
+                update(Article)
+                .where(Article.id == article_id)
+                .values(body_html=html, updated_at=Article.updated_at)
+            )
+            changed += 1
+    db.session.commit()
+    return changed
 
 
 def _upsert_author(source: ArticleSource) -> Author:
@@ -328,7 +348,7 @@ def _apply_edit(article: Article, edit: ArticleEdit, now: datetime) -> None:
     author = db.session.get(Author, edit.author_id)
     if author is None:
         raise ArticleRejected("author_id", "Choose one of the authors.")
-    published_at = _publication_time(article, edit, now)
+    published_at = publication_time(article.published_at, edit, now)
     has_image = edit.hero_image is not None or (
         bool(article.hero_image_path) and not edit.remove_hero_image
     )
@@ -388,14 +408,20 @@ def _snapshot(article: Article) -> dict[str, object]:
     }
 
 
-def _publication_time(article: Article, edit: ArticleEdit, now: datetime) -> datetime | None:
+def publication_time(saved: datetime | None, edit: ArticleEdit, now: datetime) -> datetime | None:
+    """The published_at that saving `edit` gives an article whose stored one is `saved` (None
+    for a new article), or ArticleRejected. Reads nothing and changes nothing, so the editor's
+    preview shows the time that saving would store.
+
+    Scheduled: the time given, in the future. Published: the time given (not in the future);
+    without one, the stored time if it has passed, else now. Draft: as given, else as stored."""
     if (
         edit.publish_at is not None
-        and article.published_at is not None
-        and edit.publish_at == article.published_at.replace(second=0, microsecond=0)
+        and saved is not None
+        and edit.publish_at == saved.replace(second=0, microsecond=0)
     ):
         # The editor shows times to the minute: the same minute back is the time as it was.
-        edit = replace(edit, publish_at=article.published_at)
+        edit = replace(edit, publish_at=saved)
     if edit.status == ArticleStatus.SCHEDULED:
         if edit.publish_at is None:
             raise ArticleRejected("publish_at", "A scheduled article needs a date and time.")
@@ -415,10 +441,10 @@ def _publication_time(article: Article, edit: ArticleEdit, now: datetime) -> dat
             )
         if edit.publish_at is not None:
             return edit.publish_at
-        if article.published_at is not None and article.published_at <= now:
-            return article.published_at
+        if saved is not None and saved <= now:
+            return saved
         return now
-    return edit.publish_at or article.published_at
+    return edit.publish_at or saved
 
 
 def _check_slug_free(slug: str, article_id: int | None) -> None:

@@ -23,7 +23,7 @@ from flask import (
     url_for,
 )
 
-from shop.blog.media import hero_image_url, stored_file
+from shop.blog.media import hero_image_size, hero_image_url, stored_file
 from shop.blog.models import Article
 from shop.blog.queries import (
     moved_article,
@@ -213,6 +213,11 @@ def media(name: str) -> Response:
 @bp.app_template_global("hero_image_url")
 def hero_image_url_global(hero_image_path: str | None, absolute: bool = False) -> str | None:
     return hero_image_url(hero_image_path, absolute=absolute)
+
+
+@bp.app_template_global("hero_image_size")
+def hero_image_size_global(hero_image_path: str | None) -> tuple[int, int] | None:
+    return hero_image_size(hero_image_path)
 
 
 @bp.get("/feed.xml")

@@ -62,14 +62,24 @@ PLAIN_503_PAGE = (
 )
 
 
-def error_response(status: int, detail: str | None = None) -> Response:
-    """The site's error page for `status`, with an optional message the shop wrote itself."""
-    title, advice = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+def error_response(
+    status: int, detail: str | None = None, *, advice: str | None = None
+) -> Response:
+    """The site's error page for `status`, with an optional message the shop wrote itself.
+
+    `advice` is what to do next when the shop knows it for this case; it replaces the status's
+    general advice, which would otherwise say something different (a 413's "under 1 MB" is the
+    ordinary form limit, not an upload's)."""
+    title, general_advice = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
     if request.path.startswith("/webhooks/") or request.accept_mimetypes.best == "application/json":
-        body = {"error": {"status": status, "message": detail or title}}
+        body = {"error": {"status": status, "message": detail or advice or title}}
         return make_response(body, status)
     page = render_template(
-        "errors/error.html", status=status, title=title, advice=advice, detail=detail
+        "errors/error.html",
+        status=status,
+        title=title,
+        advice=advice or general_advice,
+        detail=detail,
     )
     return make_response(page, status)
 

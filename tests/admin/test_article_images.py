@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -147,8 +149,25 @@ def test_an_upload_far_over_the_limit_is_413_saying_what_to_do(admin_client, aut
     data = noisy_png(700)  # about 1.5 MB: past 4 times the limit + 1 MB of form
     response = upload(admin_client, author, data, "huge.png", "image/png", hero_image_alt="Noise")
     assert response.status_code == 413
-    assert "A hero image can be at most" in text_of(response)
+    page = text_of(response)
+    # Only the upload's own advice: not the general 413 line about the 1 MB form limit.
+    assert "A hero image can be at most 20 KB: save it smaller" in page
+    assert "under 1 MB" not in page and "Please make it shorter" not in page
     assert articles() == 0 and media_files(app) == []
+
+
+def test_an_upload_far_over_the_limit_answers_json_clients_with_the_advice(
+    admin_client, author, app, tmp_path
+):
+    app.config["MEDIA_DIR"] = str(tmp_path / "media")
+    app.config["HERO_IMAGE_MAX_BYTES"] = SMALL_LIMIT
+    form = article_form(admin_client, author_id=str(author.id), hero_image_alt="Noise")
+    form["hero_image"] = (io.BytesIO(noisy_png(700)), "huge.png")
+    response = admin_client.post(
+        "/admin/articles/new", data=form, headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 413
+    assert "A hero image can be at most 20 KB" in response.get_json()["error"]["message"]
 
 
 def test_an_image_needs_alt_text(admin_client, author, app):
@@ -259,3 +278,62 @@ def test_media_serves_stored_images_only(client, app, name):
     response = client.get(f"/media/{name}")
     assert response.status_code == 404
     assert b"alert(1)" not in response.data
+
+
+# -- the hero image's real size on the page ----------------------------------------------------
+
+
+def hero_img(page: str) -> str:
+    found = re.search(r'<figure class="hero-image wrap"><img [^>]*>', page)
+    assert found, "no hero image on the page"
+    return found.group(0)
+
+
+def test_an_uploaded_hero_is_given_its_real_size_on_the_page_and_in_the_preview(
+    admin_client, author, app, client
+):
+    data = png_bytes((800, 400))
+    response = upload(admin_client, author, data, "wide.png", hero_image_alt="A red band")
+    assert response.status_code == 303
+    article = db.session.scalar(select(Article))
+    img = hero_img(client.get(f"/blog/{article.slug}").get_data(as_text=True))
+    assert 'width="800" height="400"' in img and "1200" not in img
+
+    form = article_form(
+        admin_client,
+        "/admin/articles/new",
+        author_id=str(author.id),
+        status="published",
+        hero_image_alt="A square",
+    )
+    form["hero_image"] = (io.BytesIO(png_bytes((300, 500))), "tall.png")
+    preview = admin_client.post("/admin/articles/new/preview", data=form)
+    assert preview.status_code == 200
+    assert 'width="300" height="500"' in hero_img(preview.get_data(as_text=True))
+
+
+def test_a_static_hero_is_given_the_size_of_the_file_as_it_is_now(app, client, tmp_path):
+    static = tmp_path / "static"
+    (static / "img").mkdir(parents=True)
+    (tmp_path / "outside.png").write_bytes(png_bytes((50, 50)))
+    app.static_folder = str(static)
+    hero = static / "img" / "hero.jpg"
+    hero.write_bytes(image_bytes("JPEG", (900, 500)))
+    article = make_article("with-static")
+    article.hero_image_path, article.hero_image_alt = "img/hero.jpg", "The box"
+    db.session.commit()
+    assert 'width="900" height="500"' in hero_img(client.get("/blog/with-static").text)
+
+    # Replaced on disk by a different image: the page follows (remembered by modification time).
+    hero.write_bytes(image_bytes("JPEG", (640, 480)))
+    stamp = hero.stat().st_mtime_ns + 5_000_000_000
+    os.utime(hero, ns=(stamp, stamp))
+    assert 'width="640" height="480"' in hero_img(client.get("/blog/with-static").text)
+
+    # A missing file, one that is not an image, or a path out of static/: no size, never a wrong one.
+    (static / "img" / "notes.jpg").write_text("not an image")
+    for path in ("img/missing.jpg", "img/notes.jpg", "../outside.png"):
+        article.hero_image_path = path
+        db.session.commit()
+        img = hero_img(client.get("/blog/with-static").text)
+        assert "width=" not in img and "height=" not in img, path

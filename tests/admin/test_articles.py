@@ -430,6 +430,59 @@ def test_preview_with_errors_shows_them_and_saves_nothing(admin_client, author):
     assert count(Article) == 0
 
 
+def published_dates(response) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+    """The preview's date as the meta tag, the JSON-LD and the visible <time> give it."""
+    page = text_of(response)
+    meta = re.search(r'property="article:published_time" content="([^"]+)"', page)
+    json_ld = re.search(r'"datePublished": ?"([^"]+)"', page)
+    time = re.search(r'<p class="meta">.*?<time datetime="([^"]+)"', page, re.S)
+    assert meta and json_ld and time
+    return meta.group(1), json_ld.group(1), time.group(1)
+
+
+def test_preview_is_dated_as_saving_would_date_it(admin_client, author, monkeypatch):
+    now = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    monkeypatch.setattr("shop.admin.articles.utcnow", lambda: now)
+    monkeypatch.setattr("shop.blog.services.utcnow", lambda: now)
+    scheduled = make_article(
+        "coming-up",
+        author=author,
+        status=ArticleStatus.SCHEDULED,
+        published_at=now + timedelta(days=3),
+    )
+    unpublished = make_article(
+        "taken-down",
+        author=author,
+        status=ArticleStatus.DRAFT,
+        published_at=now - timedelta(days=40),
+    )
+    for article, expected in ((scheduled, now), (unpublished, now - timedelta(days=40))):
+        path = f"/admin/articles/{article.id}"
+        fields = {"slug": article.slug, "status": "published", "publish_at": ""}
+        preview = post_article(admin_client, author, f"{path}/preview", **fields)
+        assert preview.status_code == 200
+        assert published_dates(preview) == (expected.isoformat(),) * 3
+
+        assert post_article(admin_client, author, f"{path}/edit", **fields).status_code == 303
+        db.session.refresh(article)
+        assert article.published_at == expected  # what the preview showed
+
+
+def test_preview_refuses_what_saving_would_refuse(admin_client, author):
+    article = make_article("live-one", author=author)
+    response = post_article(
+        admin_client,
+        author,
+        f"/admin/articles/{article.id}/preview",
+        slug="live-one",
+        status="scheduled",
+        publish_at="2020-01-15T09:00",
+    )
+    assert response.status_code == 400
+    assert "already passed" in field_error(response, "publish_at")
+    assert count(AuditEntry) == 0
+
+
 def test_preview_without_a_csrf_token_is_400(admin_client, author):
     data = article_form(admin_client, author_id=str(author.id))
     del data["csrf_token"]

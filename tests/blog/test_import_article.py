@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,11 @@ def test_imports_the_client_article_and_renders_it(runner, client):
     assert "Leave a Reply" in text
     assert "Your email address will not be published. Required fields are marked *" in text
     assert 'action="/blog/back-pain-isnt-the-end-of-your-training/comments"' in page
+    # One h1, the title; whatever headings the body has are h2 or deeper, none lost.
+    assert re.findall(r"<h1[ >]", page) == ["<h1 "]
+    source = SHARED_ARTICLE.read_text(encoding="utf-8").split("---", 2)[2]
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*#*$", source, re.M):
+        assert re.search(rf"<h[2-6]>{re.escape(heading)}</h[2-6]>", page), heading
     article = db.session.scalar(select(Article))
     assert article.reading_minutes == 4
     assert [t.name for t in article.tags] == ["back pain", "mobility", "strength", "training"]
