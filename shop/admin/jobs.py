@@ -2,16 +2,21 @@
 
 Routes on the admin blueprint `bp` (guarded once, in `shop.admin.views.require_admin`):
 
-- `GET /admin/events?status=<failed|queued|processed|ignored>&type=<event type>&page=N` —
-  Stripe events, newest first, failed ones by default: what each was about, how many tries, the
-  last error, and for a failed or ignored event a "Process again" button. `type` narrows every
-  tab (a select of the types recorded); tabs and pages keep it. A malformed status or type (not
-  printable ASCII, longer than a type can be) is a 400; a well-formed type no event has shows an
-  empty list saying so. The foot of the page has the reconcile button and the latest report.
+- `GET /admin/events?status=<failed|all|queued|processed|ignored>&type=<event type>&page=N` —
+  Stripe events, newest first: what each was about, how many tries, the last error, and for a
+  failed or ignored event a "Process again" button. `all` is every event whatever its outcome.
+  Without `status` the page opens on Failed when there are failed events (of the chosen type),
+  else on All: what waits for an admin first, and never an empty page while events exist.
+  `type` narrows every tab and every tab's count (a select of the types recorded); tabs and
+  pages keep it, and choosing a type from the default page lands on that type's default tab.
+  A malformed status or type (not printable ASCII, longer than a type can be) is a 400; a
+  well-formed type no event has shows an empty list saying so. The foot of the page has the
+  reconcile button and the latest report.
 - `GET /admin/events/<id>` — one event: its payload (pretty-printed JSON), attempts, error and
   outcome, with "Process again" where it applies.
-- `POST /admin/events/<id>/process?type=&back=event` — queue that event anew
-  (`webhooks.process_again`), then back to its tab (keeping the type) or to its page.
+- `POST /admin/events/<id>/process?status=all&type=&back=event` — queue that event anew
+  (`webhooks.process_again`), then back to the All tab (`status=all`) or the event's former
+  outcome's tab (keeping the type), or to the event's page.
 - `POST /admin/events/reconcile` — queue a reconcile run (`shop.billing.reconcile_report`): it
   applies repairs as `flask reconcile` does, in a job, and its report appears on the events page.
 - `GET /admin/emails?status=<failed|pending|sending|sent|dropped>&page=N` — queued emails, failed
@@ -49,6 +54,8 @@ TYPE_MAX = WebhookEvent.type.type.length or 120
 # The select lists the types recorded; more than this many would make it useless on a phone.
 TYPES_SHOWN = 200
 REPORT_ROWS_SHOWN = 100
+# The events tab of every outcome (`?status=all`).
+ALL_EVENTS = "all"
 
 
 @bp.context_processor
@@ -70,22 +77,56 @@ def failed_work_counts() -> dict[str, object]:
 @bp.get("/events")
 def events() -> str:
     event_type = _event_type_arg()
-    status = _choice(EventOutcome, EventOutcome.FAILED)
-    reconcile = latest_reconcile()
-    return _work_page(
-        "admin.events",
-        WebhookEvent.outcome,
-        WebhookEvent.received_at,
-        status,
+    conditions = [WebhookEvent.type == event_type] if event_type else []
+    by_outcome = dict(
+        db.session.execute(
+            select(WebhookEvent.outcome, func.count())
+            .where(*conditions)
+            .group_by(WebhookEvent.outcome)
+        ).all()
+    )
+    # Failed first (what waits for an admin, and the tab a phone shows without scrolling), then
+    # every event, then each other outcome.
+    counts = {
+        EventOutcome.FAILED.value: by_outcome.get(EventOutcome.FAILED, 0),
+        ALL_EVENTS: sum(by_outcome.values()),
+        **{
+            outcome.value: by_outcome.get(outcome, 0)
+            for outcome in EventOutcome
+            if outcome is not EventOutcome.FAILED
+        },
+    }
+    chosen = request.args.get("status")
+    if chosen is None:
+        status = EventOutcome.FAILED.value if counts[EventOutcome.FAILED.value] else ALL_EVENTS
+    elif chosen in counts:
+        status = chosen
+    else:
+        abort(400, f"Choose one of: {', '.join(counts)}.")
+    query = select(WebhookEvent).where(*conditions)
+    if status != ALL_EVENTS:
+        query = query.where(WebhookEvent.outcome == EventOutcome(status))
+    query = query.order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc())
+    type_args = {"type": event_type} if event_type else {}
+    return render_template(
+        "admin/events.html",
+        status=status,
+        # The type form keeps a tab chosen in the URL; from the default page it finds the
+        # default tab of the type chosen.
+        status_chosen=chosen is not None,
+        labels={tab: "All" if tab == ALL_EVENTS else tab.capitalize() for tab in counts},
+        counts=counts,
+        tab_url=lambda tab: url_for("admin.events", status=tab, **type_args),
+        page_url=lambda n: url_for("admin.events", status=status, page=n, **type_args),
+        page=db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=True),
         max_attempts=EVENT_MAX_ATTEMPTS,
-        where=[WebhookEvent.type == event_type] if event_type else [],
-        args={"type": event_type} if event_type else {},
+        all_events=ALL_EVENTS,
         event_type=event_type,
         event_types=db.session.scalars(
             select(WebhookEvent.type).distinct().order_by(WebhookEvent.type).limit(TYPES_SHOWN)
         ).all(),
         subject_of=event_subject,
-        reconcile=reconcile,
+        reconcile=latest_reconcile(),
         report_rows_shown=REPORT_ROWS_SHOWN,
     )
 
@@ -110,6 +151,7 @@ def process_event(raw_id: str) -> Response:
     outcome = record.outcome
     back_to_event = request.args.get("back") == "event"
     event_type = None if back_to_event else _event_type_arg()
+    back_to_all = request.args.get("status") == ALL_EVENTS
     if process_again(record.id):
         db.session.expire_all()
         flash(
@@ -119,7 +161,8 @@ def process_event(raw_id: str) -> Response:
         flash(f"Event {record.stripe_event_id} is {record.outcome.value}: nothing to do.", "info")
     if back_to_event:
         return redirect(url_for("admin.event_detail", raw_id=record.id), code=303)
-    return redirect(url_for("admin.events", status=outcome.value, type=event_type), code=303)
+    tab = ALL_EVENTS if back_to_all else outcome.value
+    return redirect(url_for("admin.events", status=tab, type=event_type), code=303)
 
 
 @bp.post("/events/reconcile")

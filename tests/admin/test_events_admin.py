@@ -111,6 +111,8 @@ def test_failed_only_of_one_type(admin_client: FlaskClient):
         "type=invoice%20paid",
         "type=%E2%80%AEdiap.eciovni",
         "status=exploded&type=invoice.paid",
+        "status=All",
+        "status=",
     ],
 )
 def test_a_malformed_filter_is_a_400_that_says_why(admin_client: FlaskClient, query: str):
@@ -285,3 +287,127 @@ def test_the_report_keeps_its_counts_whole_but_not_every_row():
 def test_the_reconcile_button_needs_its_token(admin_client: FlaskClient):
     assert admin_client.post("/admin/events/reconcile").status_code == 400
     assert _entries("reconcile.request") == [] and _entries("reconcile.run") == []
+
+
+def _current_tab(page: str) -> str:
+    """The status of the tab marked as the current page."""
+    nav = re.search(r'<nav class="admin-tabs".*?</nav>', page, flags=re.S)[0]
+    (href,) = re.findall(r'<a href="([^"]+)" aria-current="page">', nav)
+    return re.search(r"status=(\w+)", html.unescape(href))[1]
+
+
+def _newest(limit: int, event_type: str | None = None) -> list[str]:
+    query = select(WebhookEvent.stripe_event_id)
+    if event_type:
+        query = query.where(WebhookEvent.type == event_type)
+    order = (WebhookEvent.received_at.desc(), WebhookEvent.id.desc())
+    return list(db.session.scalars(query.order_by(*order).limit(limit)))
+
+
+def test_the_all_tab_shows_every_outcome_newest_first_with_its_count(admin_client: FlaskClient):
+    a_year_of_events(300)
+    response = admin_client.get("/admin/events?status=all")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert _current_tab(body) == "all"
+    shown = _event_ids(body)
+    assert shown == _newest(50)
+    outcomes = set(
+        db.session.scalars(
+            select(WebhookEvent.outcome).where(WebhookEvent.stripe_event_id.in_(shown))
+        )
+    )
+    assert outcomes == set(EventOutcome)  # every outcome, each row saying which
+    text = visible_text(response).replace("( ", "(")
+    assert "All (300)" in text and f"Failed ({_count(EventOutcome.FAILED)})" in text
+    outcome_of = dict(
+        db.session.execute(
+            select(WebhookEvent.stripe_event_id, WebhookEvent.outcome).where(
+                WebhookEvent.stripe_event_id.in_(shown)
+            )
+        ).all()
+    )
+    assert re.findall(r'<td data-label="Outcome">(\w+)</td>', body) == [
+        outcome_of[event_id].value.capitalize() for event_id in shown
+    ]
+    # Page 2 goes on where page 1 stopped; the Failed tab is still there, and first.
+    links = _links(body)
+    assert "/admin/events?status=all&page=2" in links
+    assert links.index("/admin/events?status=failed") < links.index("/admin/events?status=all")
+    second = _event_ids(admin_client.get("/admin/events?status=all&page=2").get_data(as_text=True))
+    assert second == _newest(100)[50:]
+
+
+def test_the_page_opens_on_failed_when_some_failed_else_on_all(admin_client: FlaskClient):
+    for n in range(30):
+        make_event(("invoice.paid", "customer.updated")[n % 2], days_ago=n, commit=False)
+    db.session.commit()
+    page = admin_client.get("/admin/events")
+    body = page.get_data(as_text=True)
+    # Nothing failed: every event, not an empty "No failed events".
+    assert _current_tab(body) == "all"
+    assert _event_ids(body) == _newest(30)
+    assert "No failed events" not in visible_text(page)
+    assert "Failed (0)" in visible_text(page).replace("( ", "(")
+
+    broken = make_event("customer.updated", EventOutcome.FAILED, error="no such customer")
+    body = admin_client.get("/admin/events").get_data(as_text=True)
+    assert _current_tab(body) == "failed"
+    assert _event_ids(body) == [broken.stripe_event_id]
+    # The admin bar's badge still counts the failed ones.
+    assert 'data-failed-count="1"' in body
+
+
+def test_choosing_a_type_from_the_default_page_finds_its_events_in_any_outcome(
+    admin_client: FlaskClient,
+):
+    a_year_of_events(400)
+    # invoice.paid: none failed (the builder's failed ones are made processed here).
+    for record in db.session.scalars(
+        select(WebhookEvent).where(
+            WebhookEvent.type == "invoice.paid", WebhookEvent.outcome == EventOutcome.FAILED
+        )
+    ):
+        record.outcome, record.error = EventOutcome.PROCESSED, None
+    db.session.commit()
+    default = admin_client.get("/admin/events").get_data(as_text=True)
+    assert _current_tab(default) == "failed"
+    # The type form from the default page does not pin the Failed tab.
+    form = re.search(r'<form method="get".*?</form>', default, flags=re.S)[0]
+    assert 'name="status"' not in form
+
+    response = admin_client.get("/admin/events?type=invoice.paid")
+    body = response.get_data(as_text=True)
+    assert _current_tab(body) == "all"
+    assert _event_ids(body) == _newest(50, "invoice.paid")
+    assert "No failed events" not in visible_text(response)
+    text = visible_text(response).replace("( ", "(")
+    total = db.session.scalar(select(func.count()).where(WebhookEvent.type == "invoice.paid"))
+    assert f"All ({total})" in text and "Failed (0)" in text
+    assert "/admin/events?status=all&page=2&type=invoice.paid" in _links(body)
+    # A tab chosen in the URL is kept by the form, and its empty list points to the others.
+    chosen = admin_client.get("/admin/events?status=failed&type=invoice.paid")
+    chosen_body = chosen.get_data(as_text=True)
+    form = re.search(r'<form method="get".*?</form>', chosen_body, flags=re.S)[0]
+    assert '<input type="hidden" name="status" value="failed">' in form
+    assert _event_ids(chosen_body) == []
+    assert f"No failed events of type invoice.paid. Show all {total} of this type." in (
+        visible_text(chosen).replace(" .", ".")
+    )
+    assert "/admin/events?status=all&type=invoice.paid" in _links(chosen_body)
+    # ...and a type with failed events opens on them.
+    failed = admin_client.get("/admin/events?type=customer.updated").get_data(as_text=True)
+    assert _current_tab(failed) == "failed"
+    assert len(_event_ids(failed)) == _count(EventOutcome.FAILED, "customer.updated") > 0
+
+
+def test_process_again_from_the_all_tab_comes_back_to_it(admin_client: FlaskClient):
+    make_event("invoice.paid", EventOutcome.PROCESSED)
+    record = make_event("customer.updated", EventOutcome.FAILED)
+    listing = "/admin/events?status=all&type=customer.updated"
+    page = admin_client.get(listing).get_data(as_text=True)
+    action = f"/admin/events/{record.id}/process?status=all&type=customer.updated"
+    assert f'action="{html.escape(action)}"' in page
+    response = admin_client.post(action, data={"csrf_token": csrf_token(admin_client, listing)})
+    assert response.status_code == 303 and response.headers["Location"] == listing
+    assert db.session.get(WebhookEvent, record.id).outcome is EventOutcome.IGNORED
