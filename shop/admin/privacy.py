@@ -5,9 +5,10 @@ one that carries an email address is a POST with the CSRF token: the address nev
 URL, an access log or the browser's history.
 
 - `GET /admin/privacy` — the form for an email address.
-- `POST /admin/privacy` — look it up (changes nothing): a summary of what is held (customer
-  record, subscriptions, boxes and shipments, comments, emails, sign-in links), with the Export
-  and Erase buttons, or "nothing held".
+- `POST /admin/privacy` — look it up (`shop.privacy.services.look_up_person`, recorded in the
+  audit log when someone is found): a summary of what is held (customer record, subscriptions,
+  boxes and shipments, comments, emails, sign-in links), with the Export and Erase buttons, or
+  "nothing held". Subscriptions are named by the same states as the subscriber pages.
 - `POST /admin/privacy/export` — the JSON download of everything held
   (`shop.privacy.services.export_person`, recorded in the audit log), as an attachment, never
   cached.
@@ -26,6 +27,7 @@ import json
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
+from shop.admin.dashboard import STATE_LABELS
 from shop.admin.privacy_forms import CONFIRM, EraseForm, PersonForm
 from shop.admin.views import bp
 from shop.db import utcnow
@@ -35,6 +37,7 @@ from shop.privacy.services import (
     NothingHeld,
     erase_person,
     export_person,
+    look_up_person,
 )
 
 Page = Response | tuple[str, int] | str
@@ -55,9 +58,10 @@ def privacy() -> Page:
         return _page(form)
     if not form.validate():
         return _page(form), 400
-    records = find_person(form.email.data or "")
-    if not records.holds_anything:
-        return _page(form, message=str(NothingHeld())), 404
+    try:
+        records = look_up_person(form.email.data or "", state_labels=STATE_LABELS)
+    except NothingHeld as nothing:
+        return _page(form, message=str(nothing)), 404
     return _page(form, records)
 
 
@@ -89,7 +93,7 @@ def privacy_erase() -> Page:
         return _page(form, message=" ".join(form.confirm.errors) or None), 400
     email = form.email.data or ""
     if not form.confirmed:
-        records = find_person(email)
+        records = find_person(email, state_labels=STATE_LABELS)
         if not records.holds_anything:
             return _page(form, message=str(NothingHeld())), 404
         status = 409 if records.customer and records.erase_blockers else 200
@@ -101,7 +105,7 @@ def privacy_erase() -> Page:
     except NothingHeld as nothing:
         return _page(form, message=str(nothing)), 404
     except ErasureRefused as refused:
-        records = find_person(email)
+        records = find_person(email, state_labels=STATE_LABELS)
         return render_template(
             "admin/privacy_erase.html",
             form=form,

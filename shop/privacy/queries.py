@@ -7,10 +7,22 @@ commenter (comments carry their own email, in every status), or both.
 
 `find_person` loads it all; `export_document` turns it into the JSON document an admin downloads
 for them. Neither changes anything.
+
+The recorded Stripe events held about a person are the ones whose object is theirs: their
+Stripe customer, or an object (invoice, checkout session, subscription...) of that customer; an
+object that names no customer counts when it is one of their subscriptions or carries their
+email address as its own. An event about anyone else is never theirs, even when its payload
+mentions their address or an id that starts like theirs (cus_test1 in cus_test12).
+
+Subscriptions are described in the admin's words (`SubscriberState`, from shop.billing.queries:
+"paused or skipping" for an active subscription skipping its next box); the caller gives the
+labels (the admin pages' shared `STATE_LABELS`).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,6 +45,8 @@ from shop.billing.models import (
     SubscriptionStatus,
     WebhookEvent,
 )
+from shop.billing.queries import SubscriberState, subscriber_state
+from shop.billing.webhooks import event_subjects
 from shop.catalog.models import Plan
 from shop.comments.models import Comment
 from shop.comments.settings import current_comment_settings
@@ -71,11 +85,26 @@ class PersonRecords:
     sign_in_links: list[SignInLink] = field(default_factory=list)
     outbox: list[OutboxMessage] = field(default_factory=list)
     stripe_events: list[WebhookEvent] = field(default_factory=list)
+    # Events about other people whose payload still has this email in it (a gift's note, say):
+    # not the person's to export, but erasing strikes the address out of them.
+    stripe_event_mentions: list[WebhookEvent] = field(default_factory=list)
     on_comment_blocklist: bool = False
+    # Each subscription's state as the admin pages name it, and the words for each state.
+    subscription_states: dict[int, SubscriberState] = field(default_factory=dict)
+    state_labels: Mapping[SubscriberState, str] = field(default_factory=dict)
+
+    def state_label(self, subscription: Subscription) -> str:
+        """The subscription's state in the admin's words (its Stripe status if unknown)."""
+        state = self.subscription_states.get(subscription.id)
+        if state is None:
+            return subscription.status.value
+        return self.state_labels.get(state, state.value)
 
     @property
     def holds_anything(self) -> bool:
-        return self.customer is not None or bool(self.comments or self.outbox or self.stripe_events)
+        return self.customer is not None or bool(
+            self.comments or self.outbox or self.stripe_events or self.stripe_event_mentions
+        )
 
     @property
     def is_erased_customer(self) -> bool:
@@ -115,7 +144,7 @@ class PersonRecords:
         """Why the customer's record cannot be erased yet (empty: it can)."""
         reasons = []
         if live := self.live_subscriptions:
-            listed = ", ".join(f"#{s.id} ({s.status.value})" for s in live)
+            listed = ", ".join(f"#{s.id} ({self.state_label(s)})" for s in live)
             reasons.append(
                 f"{len(live)} subscription{'s have' if len(live) > 1 else ' has'} not ended: "
                 f"{listed}. Cancel in Stripe and wait until it has ended."
@@ -140,6 +169,7 @@ class PersonRecords:
             "sign_in_links": len(self.sign_in_links),
             "outbox_messages": len(self.outbox),
             "stripe_events": len(self.stripe_events),
+            "stripe_event_mentions": len(self.stripe_event_mentions),
         }
 
 
@@ -148,10 +178,13 @@ def person_email(raw: str) -> str:
     return normalise_email(raw)
 
 
-def find_person(raw_email: str) -> PersonRecords:
-    """Load everything held about this email address (nothing is changed)."""
+def find_person(
+    raw_email: str, *, state_labels: Mapping[SubscriberState, str] | None = None
+) -> PersonRecords:
+    """Load everything held about this email address (nothing is changed). `state_labels`
+    names the subscription states in the page's words."""
     email = person_email(raw_email)
-    records = PersonRecords(email=email)
+    records = PersonRecords(email=email, state_labels=state_labels or {})
     records.comments = list(
         db.session.scalars(
             select(Comment)
@@ -171,22 +204,34 @@ def find_person(raw_email: str) -> PersonRecords:
     customer = db.session.scalar(customer_by_email(email))
     if customer is not None:
         _load_customer(records, customer)
-    records.stripe_events = list(
-        db.session.scalars(stripe_events_about(email, records.stripe_customer_ids))
+    subscription_ids = {
+        s.stripe_subscription_id for s in records.subscriptions if s.stripe_subscription_id
+    }
+    candidates = db.session.scalars(
+        stripe_events_mentioning([email, *records.stripe_customer_ids, *sorted(subscription_ids)])
     )
+    customer_ids = set(records.stripe_customer_ids)
+    pattern = email_pattern(email)
+    for event in candidates:
+        if event_concerns(event.payload, email, customer_ids, subscription_ids):
+            records.stripe_events.append(event)
+        elif mentions_email(event.payload, pattern):
+            records.stripe_event_mentions.append(event)
     return records
 
 
 def _load_customer(records: PersonRecords, customer: Customer) -> None:
     records.customer = customer
-    records.subscriptions = list(
-        db.session.scalars(
-            select(Subscription)
-            .where(Subscription.customer_id == customer.id)
-            .options(joinedload(Subscription.plan).joinedload(Plan.box))
-            .order_by(Subscription.created_at, Subscription.id)
-        )
-    )
+    rows = db.session.execute(
+        select(Subscription, subscriber_state())
+        .where(Subscription.customer_id == customer.id)
+        .options(joinedload(Subscription.plan).joinedload(Plan.box))
+        .order_by(Subscription.created_at, Subscription.id)
+    ).all()
+    records.subscriptions = [subscription for subscription, _ in rows]
+    records.subscription_states = {
+        subscription.id: SubscriberState(state) for subscription, state in rows
+    }
     subscription_ids = [s.id for s in records.subscriptions]
     if subscription_ids:
         records.invoices = list(
@@ -235,19 +280,81 @@ def _load_customer(records: PersonRecords, customer: Customer) -> None:
     )
 
 
-def stripe_events_about(email: str, stripe_customer_ids: list[str]) -> Select[tuple[WebhookEvent]]:
-    """Recorded Stripe events whose payload names the person's Stripe customers or email.
+def stripe_events_mentioning(needles: list[str]) -> Select[tuple[WebhookEvent]]:
+    """Recorded Stripe events whose payload's text contains any of `needles` anywhere: the
+    candidates, which `event_concerns` then decides (text can name someone else, or be
+    part of a longer id or address).
 
     A scan of every payload's text: slow on a big table, but only an admin's privacy request
     runs it.
     """
-    payload = cast(WebhookEvent.payload, Text)
-    needles = [*stripe_customer_ids, email]
+    # In any case: Stripe keeps an address as it was typed (PostgreSQL's LIKE minds case).
+    payload = func.lower(cast(WebhookEvent.payload, Text))
     return (
         select(WebhookEvent)
-        .where(or_(*(payload.contains(needle, autoescape=True) for needle in needles)))
+        .where(or_(*(payload.contains(needle.lower(), autoescape=True) for needle in needles)))
         .order_by(WebhookEvent.received_at, WebhookEvent.id)
     )
+
+
+# The keys under which a Stripe object carries its own person's email address.
+_OWN_EMAIL_KEYS = ("email", "customer_email", "receipt_email")
+_OWN_DETAILS_KEYS = ("customer_details", "billing_details")
+
+
+def _id_of(value: object) -> str | None:
+    """A Stripe id given as text or as an expanded object."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def _own_emails(obj: dict[str, Any]) -> set[str]:
+    found = [obj.get(key) for key in _OWN_EMAIL_KEYS]
+    for key in _OWN_DETAILS_KEYS:
+        details = obj.get(key)
+        if isinstance(details, dict):
+            found.append(details.get("email"))
+    return {normalise_email(value) for value in found if isinstance(value, str)}
+
+
+def email_pattern(email: str) -> re.Pattern[str]:
+    """The address in text, in any case, as a whole: not the tail of a longer address
+    (jo@example.com in bojo@example.com) nor the start of one (in jo@example.com.au)."""
+    before = r"(?<![\w.!#$%&'*+/=?^`{|}~-])"
+    after = r"(?![\w-]|\.[\w-])"
+    return re.compile(before + re.escape(email) + after, re.IGNORECASE)
+
+
+def mentions_email(value: object, pattern: re.Pattern[str]) -> bool:
+    """Whether the address (its `email_pattern`) appears in any text of a payload."""
+    if isinstance(value, dict):
+        return any(mentions_email(item, pattern) for item in value.values())
+    if isinstance(value, list):
+        return any(mentions_email(item, pattern) for item in value)
+    return isinstance(value, str) and pattern.search(value) is not None
+
+
+def event_concerns(
+    payload: object, email: str, customer_ids: set[str], subscription_ids: set[str]
+) -> bool:
+    """Whether a recorded Stripe event is about this person (see the module docstring): its
+    object is one of their Stripe customers or belongs to one; or, naming no customer, it is
+    one of their subscriptions, or (naming no subscription either) carries their email as its
+    own."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        return False
+    owner = (
+        _id_of(obj.get("id")) if obj.get("object") == "customer" else _id_of(obj.get("customer"))
+    )
+    if owner is not None:
+        return owner in customer_ids
+    _, subscription = event_subjects(payload)
+    if subscription is not None:
+        return subscription in subscription_ids
+    return email in _own_emails(obj)
 
 
 def _on_blocklist(email: str) -> bool:
@@ -275,6 +382,8 @@ def export_document(records: PersonRecords) -> dict[str, Any]:
             "Sign-in links are stored as a hash only: their times are listed, never a link.",
             "Payments are handled by Stripe, which holds its own record of this person "
             "(see stripe_customer_ids).",
+            "stripe_events are the events Stripe sent the shop about this person's customer "
+            "record and subscriptions, each with its payload as Stripe sent it.",
         ],
         "on_comment_blocklist": records.on_comment_blocklist,
         "customer": None,
@@ -318,6 +427,7 @@ def export_document(records: PersonRecords) -> dict[str, Any]:
                 "id": event.stripe_event_id,
                 "type": event.type,
                 "received_at": _when(event.received_at),
+                "payload": event.payload,
             }
             for event in records.stripe_events
         ],

@@ -1,11 +1,14 @@
 """Answering a person's privacy request: export what the shop holds about them, or erase it.
 
 Both are found by email (see shop.privacy.queries), both are recorded in the audit log by shop
-ids and counts — never the email, a name or an address — and both commit once.
+ids and counts — never the email, a name or an address — and both commit once. So is looking a
+person up (`look_up_person`, privacy.lookup), since the page shows what is held: a lookup that
+finds nothing records nothing.
 
 `export_person` returns the JSON document of everything held (customer, addresses,
 subscriptions, invoices, calendar boxes, shipments, checkouts, emails, sign-in link times,
-comments in every status, the Stripe events that name them). Raises NothingHeld.
+comments in every status, the recorded Stripe events about their customer record and
+subscriptions with their payloads). Raises NothingHeld.
 
 `erase_person` erases the person's personal data, in one transaction:
 
@@ -21,8 +24,10 @@ comments in every status, the Stripe events that name them). Raises NothingHeld.
   its subscriptions and shipments, the shipments' tracking numbers, its sign-in links and last
   sign-in time; every session it has ends (the session epoch moves on). Emails not yet sent are
   dropped (queued emails store no address or body: they are composed when sent). Development
-  outbox copies sent to the address are deleted. Recorded Stripe events that name the person
-  lose the personal fields of their payloads (emails, names, phones, addresses).
+  outbox copies sent to the address are deleted. Recorded Stripe events about the person (the
+  same ones the export gives them) lose the personal fields of their payloads (emails, names,
+  phones, addresses); events about other people only have the person's address struck out
+  where it appears (a note on a gift, say): their own people's details stay.
 - Kept for the books, with no personal data left in them: the account's id and Stripe customer
   id, subscriptions (plan, status, dates), invoices (amounts, periods, payment dates), calendar
   boxes and shipments (box, ship month, status, carrier, dates), checkouts, and which emails were
@@ -42,6 +47,7 @@ domain's business.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,12 +57,14 @@ from shop.accounts.addresses import PostalAddress, store_address
 from shop.accounts.models import Customer, SignInLink
 from shop.accounts.queries import customer_by_email
 from shop.audit.services import record_admin_action
+from shop.billing.queries import SubscriberState
 from shop.db import advisory_lock
 from shop.extensions import db
 from shop.mail.models import EmailStatus, OutboxMessage
 from shop.privacy.queries import (
     ERASED_DOMAIN,
     PersonRecords,
+    email_pattern,
     export_document,
     find_person,
     person_email,
@@ -157,6 +165,39 @@ def _who(records: PersonRecords) -> str:
     return f"a commenter ({len(records.comments)} comment(s))"
 
 
+def look_up_person(
+    raw_email: str, *, state_labels: Mapping[SubscriberState, str] | None = None
+) -> PersonRecords:
+    """What is held about this email, for an admin to see, with an audit entry (privacy.lookup:
+    the customer id and counts). Commits; the records stay loaded.
+
+    Raises NothingHeld (and records nothing) when nothing is held.
+    """
+    records = find_person(raw_email, state_labels=state_labels)
+    if not records.holds_anything:
+        db.session.rollback()
+        raise NothingHeld
+    record_admin_action(
+        "privacy.lookup",
+        f"Looked up what is held about {_who(records)}",
+        subject=_subject(records),
+        details={
+            "customer_id": records.customer.id if records.customer else None,
+            "counts": records.counts(),
+        },
+    )
+    # Nothing in the records changed: keep them loaded for the page rather than reading each
+    # row again as it is shown.
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
+    return records
+
+
 def export_person(raw_email: str) -> dict[str, Any]:
     """The JSON document of everything held about this email, with an audit entry. Commits.
 
@@ -195,7 +236,9 @@ def erase_person(raw_email: str) -> ErasureResult:
     customer = records.customer
     if customer is not None and records.is_erased_customer:
         customer = None  # erased before: only its placeholder address matched
-    if customer is None and not (records.comments or records.outbox or records.stripe_events):
+    if customer is None and not (
+        records.comments or records.outbox or records.stripe_events or records.stripe_event_mentions
+    ):
         db.session.rollback()
         raise NothingHeld
     if customer is not None and records.erase_blockers:
@@ -288,6 +331,18 @@ def _erase_customer(customer: Customer, records: PersonRecords) -> dict[str, int
     return {"sign_in_links": links or 0, "emails_dropped": dropped}
 
 
+def strike_email(value: Any, pattern: re.Pattern[str]) -> Any:
+    """A copy of a payload with the address (its `email_pattern`) struck out of its text, and
+    nothing else changed."""
+    if isinstance(value, dict):
+        return {key: strike_email(item, pattern) for key, item in value.items()}
+    if isinstance(value, list):
+        return [strike_email(item, pattern) for item in value]
+    if isinstance(value, str):
+        return pattern.sub(ERASED_MARK, value)
+    return value
+
+
 def redact_payload(value: Any, email: str) -> Any:
     """A copy of a Stripe payload without a person's details: personal fields emptied, a
     customer object's name too, and the email wherever else it appears."""
@@ -313,4 +368,7 @@ def _redact_stripe_events(email: str, records: PersonRecords) -> int:
         if redacted != event.payload:
             event.payload = redacted
             changed += 1
+    for event in records.stripe_event_mentions:
+        event.payload = strike_email(event.payload, email_pattern(email))
+        changed += 1
     return changed

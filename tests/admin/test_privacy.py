@@ -16,7 +16,13 @@ from shop.comments.models import Comment
 from shop.extensions import db
 from shop.mail.models import EmailStatus, OutboxMessage, QueuedEmail
 from tests.builders.billing import make_subscription
-from tests.builders.privacy import Person, World, customer_with_history, privacy_world
+from tests.builders.privacy import (
+    Person,
+    World,
+    customer_with_history,
+    privacy_world,
+    stripe_trail,
+)
 from tests.helpers import csrf_token, text_of, visible_text
 
 JO = "jo.lifter@example.com"
@@ -64,7 +70,74 @@ def test_lookup_lists_what_is_held_in_any_case(admin_client, token, jo):  # type
     assert "Comments 15 6 approved · 3 pending · 3 spam · 3 trash" in page
     assert "Subscriptions 2 1 not ended" in page
     assert "can't be erased yet" in page
+    assert f"1 subscription has not ended: #{jo.subscription_ids[1]} (Active)." in page
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def audit_entries() -> list[AuditEntry]:
+    return list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+
+
+def test_a_lookup_that_finds_someone_is_recorded_by_id_and_counts(admin_client, token, jo):  # type: ignore[no-untyped-def]
+    response = post(admin_client, "/admin/privacy", token, email=JO.upper())
+    assert response.status_code == 200
+    (entry,) = audit_entries()
+    assert entry.action == "privacy.lookup"
+    assert entry.actor_email == "coach@musclebox.test"
+    assert entry.subject == f"customer:{jo.customer.id}"
+    assert entry.summary == f"Looked up what is held about customer #{jo.customer.id}"
+    assert entry.details["customer_id"] == jo.customer.id
+    assert entry.details["counts"]["comments"] == 15
+    assert entry.details["counts"]["subscriptions"] == 2
+    recorded = json.dumps([entry.summary, entry.subject, entry.details]).lower()
+    assert "jo.lifter" not in recorded and "jo lifter" not in recorded and "bondi" not in recorded
+
+
+def test_a_lookup_of_a_commenter_is_recorded_by_comment(admin_client, token, world):  # type: ignore[no-untyped-def]
+    from tests.builders.privacy import commenter_history
+
+    ids = commenter_history("sam@example.com", "Sam Reader", world.articles)
+    assert post(admin_client, "/admin/privacy", token, email="sam@example.com").status_code == 200
+    (entry,) = audit_entries()
+    assert (entry.action, entry.subject) == ("privacy.lookup", f"comment:{ids[0]}")
+    assert entry.details == {
+        "customer_id": None,
+        "counts": {**dict.fromkeys(entry.details["counts"], 0), "comments": 15},
+    }
+    assert "sam" not in json.dumps([entry.summary, entry.details]).lower()
+
+
+@pytest.mark.parametrize("email", ["nobody@example.com", "not an email", ""])
+def test_a_lookup_that_finds_nothing_or_is_malformed_records_nothing(  # type: ignore[no-untyped-def]
+    admin_client, token, jo, email
+):
+    response = post(admin_client, "/admin/privacy", token, email=email)
+    assert response.status_code in (400, 404)
+    assert audit_entries() == []
+
+
+@pytest.mark.parametrize(
+    ("status", "skipping", "label"),
+    [
+        (SubscriptionStatus.ACTIVE, True, "Paused or skipping"),
+        (SubscriptionStatus.PAUSED, False, "Paused or skipping"),
+        (SubscriptionStatus.ACTIVE, False, "Active"),
+        (SubscriptionStatus.UNPAID, False, "Past due"),
+    ],
+)
+def test_subscriptions_are_named_as_the_subscriber_pages_name_them(  # type: ignore[no-untyped-def]
+    admin_client, token, world, status, skipping, label
+):
+    person = customer_with_history(JO, JO_NAME, world.plan, live=False, articles=world.articles[:1])
+    live = make_subscription(person.customer, world.plan, status=status, skipping=skipping)
+    lookup = visible_text(post(admin_client, "/admin/privacy", token, email=JO))
+    asking = visible_text(erase(admin_client, token, JO, confirm=False))
+    forced = visible_text(erase(admin_client, token, JO))
+    for page in (lookup, asking, forced):
+        assert f"1 subscription has not ended: #{live.id} ({label})." in page
+    # The subscriber pages say the same of it.
+    detail = visible_text(admin_client.get(f"/admin/subscriptions/{live.id}"))
+    assert label in detail
 
 
 def test_lookup_of_an_unknown_address_says_nothing_is_held(admin_client, token, world):  # type: ignore[no-untyped-def]
@@ -95,6 +168,7 @@ def test_malformed_email_is_a_form_error_and_changes_nothing(  # type: ignore[no
     assert 'id="email-error"' in response.get_data(as_text=True)
     assert message in text_of(response)
     assert snapshot() == before
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
 
 def test_posts_without_csrf_token_are_refused(admin_client, jo):  # type: ignore[no-untyped-def]
@@ -157,6 +231,81 @@ def test_export_is_a_private_attachment_of_everything_held(admin_client, token, 
     assert "reader" not in text
 
 
+def test_export_gives_the_payloads_of_their_stripe_events_and_no_one_elses(  # type: ignore[no-untyped-def]
+    admin_client, token, jo, world
+):
+    trail = stripe_trail(jo)
+    response = export(admin_client, token, JO)
+    assert response.status_code == 200
+    document = json.loads(response.get_data(as_text=True))
+    events = {e["id"]: e for e in document["stripe_events"]}
+    expected = {
+        event.stripe_event_id: event
+        for event in db.session.scalars(
+            select(WebhookEvent).where(WebhookEvent.id.in_(jo.event_ids + trail.theirs))
+        )
+    }
+    assert set(events) == set(expected)
+    for event_id, event in expected.items():
+        assert events[event_id]["type"] == event.type
+        assert events[event_id]["payload"] == event.payload  # as Stripe sent it
+    invoice = next(e for e in events.values() if e["type"] == "invoice.paid")
+    assert invoice["payload"]["data"]["object"]["customer_name"] == JO_NAME
+    customer = next(e for e in events.values() if e["type"] == "customer.updated")
+    assert customer["payload"]["data"]["object"]["shipping"]["address"]["line1"] == "12 Bondi Rd"
+
+    # The lookalike (a Stripe id that starts like Jo's, an address that ends like it) and the
+    # gift someone else bought for Jo are about other people: none of it comes along.
+    text = json.dumps(document).lower()
+    assert trail.lookalike.email not in text
+    assert "bo lookalike" not in text
+    assert trail.lookalike.customer.stripe_customer_id not in text
+    assert "gift giver" not in text and "giver@example.com" not in text
+    for other in world.others:
+        assert other.email not in text and other.name.lower() not in text
+
+
+def test_erasing_redacts_their_stripe_events_and_leaves_other_peoples_alone(  # type: ignore[no-untyped-def]
+    admin_client, token, ended_jo
+):
+    trail = stripe_trail(ended_jo)
+    others_before = {
+        event.id: event.payload
+        for event in db.session.scalars(
+            select(WebhookEvent).where(WebhookEvent.id.in_(trail.others))
+        )
+    }
+    lookup = visible_text(post(admin_client, "/admin/privacy", token, email=JO))
+    assert "Stripe events naming them 4" in lookup
+    assert "Other people's Stripe events mentioning the address 1" in lookup
+    asking = visible_text(erase(admin_client, token, JO, confirm=False))
+    assert "in 1 recorded Stripe event(s) about other people (theirs stays)" in asking
+    assert erase(admin_client, token, JO).status_code == 303
+    db.session.expire_all()
+    for event in db.session.scalars(
+        select(WebhookEvent).where(WebhookEvent.id.in_(trail.theirs + ended_jo.event_ids))
+    ):
+        assert "jo.lifter" not in json.dumps(event.payload).lower()
+        assert JO_NAME not in json.dumps(event.payload)
+    others_after = {
+        event.id: event.payload
+        for event in db.session.scalars(
+            select(WebhookEvent).where(WebhookEvent.id.in_(trail.others))
+        )
+    }
+    # The lookalike's events are untouched; the gift keeps its giver's details and loses
+    # only Jo's address.
+    gift_id = trail.others[-1]
+    gift = others_before.pop(gift_id)
+    assert others_after.pop(gift_id) == {
+        **gift,
+        "data": {
+            "object": {**gift["data"]["object"], "metadata": {"gift_for": "[erased]"}},
+        },
+    }
+    assert others_after == others_before
+
+
 def test_export_is_recorded_by_id_without_the_email(admin_client, token, jo):  # type: ignore[no-untyped-def]
     export(admin_client, token, JO)
     (entry,) = db.session.scalars(select(AuditEntry)).all()
@@ -195,7 +344,7 @@ def test_a_customer_with_a_live_subscription_is_not_erased(admin_client, token, 
     asking = erase(admin_client, token, JO, confirm=False)
     assert asking.status_code == 409
     assert "can't be erased yet, and nothing was changed" in visible_text(asking)
-    assert "(active)" in visible_text(asking)
+    assert "(Active)" in visible_text(asking)
     assert "Erase for good" not in visible_text(asking)
 
     forced = erase(admin_client, token, JO)  # a stale or forged confirmation
@@ -206,22 +355,22 @@ def test_a_customer_with_a_live_subscription_is_not_erased(admin_client, token, 
 
 
 @pytest.mark.parametrize(
-    "status",
+    ("status", "label"),
     [
-        SubscriptionStatus.TRIALING,
-        SubscriptionStatus.PAST_DUE,
-        SubscriptionStatus.UNPAID,
-        SubscriptionStatus.PAUSED,
-        SubscriptionStatus.INCOMPLETE,
+        (SubscriptionStatus.TRIALING, "Active"),
+        (SubscriptionStatus.PAST_DUE, "Past due"),
+        (SubscriptionStatus.UNPAID, "Past due"),
+        (SubscriptionStatus.PAUSED, "Paused or skipping"),
+        (SubscriptionStatus.INCOMPLETE, "Incomplete"),
     ],
 )
-def test_every_status_but_ended_keeps_the_customer(admin_client, token, world, status):  # type: ignore[no-untyped-def]
+def test_every_status_but_ended_keeps_the_customer(admin_client, token, world, status, label):  # type: ignore[no-untyped-def]
     person = customer_with_history(JO, JO_NAME, world.plan, live=False, articles=world.articles[:1])
-    make_subscription(person.customer, world.plan, status=status)
+    live = make_subscription(person.customer, world.plan, status=status)
     before = snapshot()
     response = erase(admin_client, token, JO)
     assert response.status_code == 409
-    assert f"({status.value})" in visible_text(response)
+    assert f"#{live.id} ({label})" in visible_text(response)
     assert snapshot() == before
 
 

@@ -253,3 +253,105 @@ def subscriptions_of(person: Person) -> list[Subscription]:
 
 def shipments_of(person: Person) -> list[Shipment]:
     return list(db.session.scalars(db.select(Shipment).where(Shipment.id.in_(person.shipment_ids))))
+
+
+def recorded_event(event_type: str, obj: dict[str, object]) -> WebhookEvent:
+    """A recorded Stripe event about `obj`, with its subjects filled in as the webhook does."""
+    from shop.billing.webhooks import event_subjects
+
+    n = next(_seq)
+    payload = {"id": f"evt_privacy{n}", "type": event_type, "data": {"object": obj}}
+    object_id, subscription_id = event_subjects(payload)
+    event = WebhookEvent(
+        stripe_event_id=f"evt_privacy{n}",
+        type=event_type,
+        stripe_created_at=utcnow() - timedelta(days=4),
+        outcome=EventOutcome.PROCESSED,
+        payload=payload,
+        object_id=object_id,
+        stripe_subscription_id=subscription_id,
+    )
+    db.session.add(event)
+    db.session.commit()
+    return event
+
+
+@dataclass
+class StripeTrail:
+    """Recorded Stripe events around one person: theirs, and other people's that mention them."""
+
+    theirs: list[int]
+    others: list[int]
+    lookalike: Person
+
+
+def stripe_trail(person: Person) -> StripeTrail:
+    """Events about the person's customer and subscription and a checkout that named only their
+    email; and events about someone else whose Stripe id starts with theirs and whose address
+    ends with theirs, and a gift bought by another customer that mentions their email."""
+    assert person.customer is not None and person.customer.stripe_customer_id
+    own_id = person.customer.stripe_customer_id
+    subscription = db.session.get(Subscription, person.subscription_ids[0])
+    assert subscription is not None
+    theirs = [
+        recorded_event(
+            "invoice.paid",
+            {
+                "id": f"in_privacy{next(_seq)}",
+                "object": "invoice",
+                "customer": own_id,
+                "customer_email": person.email,
+                "customer_name": person.name,
+                "customer_address": {"line1": "12 Bondi Rd", "city": "Bondi"},
+                "parent": {
+                    "subscription_details": {"subscription": subscription.stripe_subscription_id}
+                },
+                "amount_paid": 13995,
+            },
+        ).id,
+        recorded_event(
+            "customer.subscription.updated",
+            {
+                "id": subscription.stripe_subscription_id,
+                "object": "subscription",
+                "customer": {"id": own_id, "object": "customer", "email": person.email},
+                "status": "canceled",
+            },
+        ).id,
+        recorded_event(
+            "checkout.session.expired",
+            {
+                "id": f"cs_privacy{next(_seq)}",
+                "object": "checkout.session",
+                "customer": None,
+                "subscription": None,
+                "customer_details": {"email": person.email.upper(), "name": person.name},
+            },
+        ).id,
+    ]
+    lookalike_email = "bo" + person.email
+    lookalike = Person(
+        email=lookalike_email,
+        name="Bo Lookalike",
+        customer=make_customer(
+            lookalike_email, name="Bo Lookalike", stripe_customer_id=own_id + "0"
+        ),
+    )
+    lookalike.event_ids.append(
+        stripe_event_row(lookalike.customer, lookalike_email, "Bo Lookalike").id
+    )
+    gift_giver = make_customer("giver@example.com", name="Gift Giver")
+    others = [
+        *lookalike.event_ids,
+        recorded_event(
+            "checkout.session.completed",
+            {
+                "id": f"cs_privacy{next(_seq)}",
+                "object": "checkout.session",
+                "customer": gift_giver.stripe_customer_id,
+                "customer_details": {"email": "giver@example.com", "name": "Gift Giver"},
+                "metadata": {"gift_for": person.email},
+            },
+        ).id,
+    ]
+    return StripeTrail(theirs=theirs, others=others, lookalike=lookalike)

@@ -76,3 +76,22 @@ def test_the_summary_names_ids_and_counts():
     assert only_comments.summary() == (
         "Erased the name, email, website and IP address of 4 comment(s)."
     )
+
+
+def test_another_persons_payload_loses_only_the_address_as_a_whole():
+    from shop.privacy.queries import email_pattern, mentions_email
+    from shop.privacy.services import strike_email
+
+    pattern = email_pattern(EMAIL)
+    payload = {
+        "customer_details": {"email": "bo" + EMAIL, "name": "Bo Lookalike"},
+        "metadata": {"gift_for": f"For {EMAIL.upper()}.", "cc": f"{EMAIL}.au"},
+        "lines": [f"<{EMAIL}>", 3],
+    }
+    assert mentions_email(payload, pattern)
+    assert strike_email(payload, pattern) == {
+        "customer_details": {"email": "bo" + EMAIL, "name": "Bo Lookalike"},
+        "metadata": {"gift_for": "For [erased].", "cc": f"{EMAIL}.au"},
+        "lines": ["<[erased]>", 3],
+    }
+    assert not mentions_email({"email": "bo" + EMAIL, "cc": EMAIL + ".au"}, pattern)
