@@ -5,12 +5,18 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from shop.extensions import db
+
+if TYPE_CHECKING:
+    from shop.stripe_emulator.testing import RunningEmulator
+
+WEBHOOK_SECRET = "whsec_shop_test_suite_secret"
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _STAMP = re.compile(r'name="rendered_at"[^>]*value="([^"]+)"')
@@ -92,3 +98,20 @@ def run_delayed_jobs(app: Flask) -> int:
     if has_app_context():
         db.session.expire_all()
     return ran
+
+
+def shop_on_emulator(
+    stripe_emulator: RunningEmulator, *, webhook: bool = True, **extra: object
+) -> dict[str, object]:
+    """App settings that point the shop's Stripe at the emulator; with `webhook`, the emulator
+    also delivers to the shop's webhook, signed with WEBHOOK_SECRET. `extra` settings are added."""
+    settings: dict[str, object] = {
+        "STRIPE_SECRET_KEY": stripe_emulator.api_key,
+        "STRIPE_API_BASE": stripe_emulator.base_url,
+    }
+    if webhook:
+        stripe_emulator.emulator.ensure_webhook_endpoint(
+            "http://shop.test/webhooks/stripe", secret=WEBHOOK_SECRET
+        )
+        settings["STRIPE_WEBHOOK_SECRET"] = (WEBHOOK_SECRET,)
+    return settings | extra

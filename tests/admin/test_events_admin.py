@@ -19,22 +19,15 @@ from shop.billing.reconcile_report import MAX_DIFFERENCES, build_report
 from shop.db import utcnow
 from shop.extensions import db
 from shop.stripe_emulator.testing import RunningEmulator
-from tests.billing.conftest import WEBHOOK_SECRET, buy
+from tests.billing.conftest import buy
 from tests.builders.events import a_year_of_events, make_event
 from tests.conftest import ADMIN_EMAIL
-from tests.helpers import csrf_token, visible_text
+from tests.helpers import csrf_token, shop_on_emulator, visible_text
 
 
 @pytest.fixture
 def app_settings(stripe_emulator: RunningEmulator) -> dict[str, object]:
-    stripe_emulator.emulator.ensure_webhook_endpoint(
-        "http://shop.test/webhooks/stripe", secret=WEBHOOK_SECRET
-    )
-    return {
-        "STRIPE_SECRET_KEY": stripe_emulator.api_key,
-        "STRIPE_API_BASE": stripe_emulator.base_url,
-        "STRIPE_WEBHOOK_SECRET": (WEBHOOK_SECRET,),
-    }
+    return shop_on_emulator(stripe_emulator)
 
 
 def _event_ids(page: str) -> list[str]:

@@ -15,15 +15,13 @@ from shop.comments.models import CommentStatus
 from shop.stripe_emulator.testing import RunningEmulator
 from tests.admin.test_jobs import make_event
 from tests.builders.content import make_article, make_comment
+from tests.helpers import shop_on_emulator
 
 
 @pytest.fixture
 def app_settings(stripe_emulator: RunningEmulator) -> dict[str, object]:
     """Stripe on the emulator: the promotions page lists codes from it."""
-    return {
-        "STRIPE_SECRET_KEY": stripe_emulator.api_key,
-        "STRIPE_API_BASE": stripe_emulator.base_url,
-    }
+    return shop_on_emulator(stripe_emulator, webhook=False)
 
 
 def current_links(html: str) -> list[str]:

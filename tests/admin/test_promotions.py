@@ -22,7 +22,6 @@ from shop.demo import seed_demo
 from shop.extensions import db
 from shop.stripe_emulator.testing import RunningEmulator
 from tests.billing.conftest import (
-    WEBHOOK_SECRET,
     buy,
     card_form,
     deliver,
@@ -31,21 +30,14 @@ from tests.billing.conftest import (
 )
 from tests.builders.promotions import make_promotion_codes, new_code_form
 from tests.conftest import ADMIN_EMAIL
-from tests.helpers import csrf_token, visible_text
+from tests.helpers import csrf_token, shop_on_emulator, visible_text
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 
 
 @pytest.fixture
 def app_settings(stripe_emulator: RunningEmulator) -> dict[str, object]:
-    stripe_emulator.emulator.ensure_webhook_endpoint(
-        "http://shop.test/webhooks/stripe", secret=WEBHOOK_SECRET
-    )
-    return {
-        "STRIPE_SECRET_KEY": stripe_emulator.api_key,
-        "STRIPE_API_BASE": stripe_emulator.base_url,
-        "STRIPE_WEBHOOK_SECRET": (WEBHOOK_SECRET,),
-    }
+    return shop_on_emulator(stripe_emulator)
 
 
 @pytest.fixture

@@ -11,23 +11,16 @@ from shop.billing.gateway import gateway
 from shop.catalog.services import sync_catalogue
 from shop.demo import seed_demo
 from shop.stripe_emulator.testing import RunningEmulator
+from tests.helpers import WEBHOOK_SECRET, shop_on_emulator
 from tests.stripe_emulator.conftest import DECLINED_CARD, GOOD_CARD, LATER_FAILS_CARD
 from tests.stripe_emulator.conftest import card_form as emulator_card_form
 
-WEBHOOK_SECRET = "whsec_shop_test_suite_secret"
-__all__ = ["DECLINED_CARD", "GOOD_CARD", "LATER_FAILS_CARD"]
+__all__ = ["DECLINED_CARD", "GOOD_CARD", "LATER_FAILS_CARD", "WEBHOOK_SECRET"]
 
 
 @pytest.fixture
 def app_settings(stripe_emulator: RunningEmulator) -> dict[str, object]:
-    stripe_emulator.emulator.ensure_webhook_endpoint(
-        "http://shop.test/webhooks/stripe", secret=WEBHOOK_SECRET
-    )
-    return {
-        "STRIPE_SECRET_KEY": stripe_emulator.api_key,
-        "STRIPE_API_BASE": stripe_emulator.base_url,
-        "STRIPE_WEBHOOK_SECRET": (WEBHOOK_SECRET,),
-    }
+    return shop_on_emulator(stripe_emulator)
 
 
 @pytest.fixture

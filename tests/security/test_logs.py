@@ -29,7 +29,7 @@ from tests.accounts.conftest import emailed_link_path, request_link
 from tests.billing.conftest import WEBHOOK_SECRET, buy, deliver
 from tests.builders.content import make_admin, make_article
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SETTINGS
-from tests.helpers import csrf_token, post_comment
+from tests.helpers import csrf_token, post_comment, shop_on_emulator
 
 EMAIL = "beatrice.quokka@example.com"
 NAME = "Beatrice Quokka"
@@ -79,15 +79,7 @@ def every_log() -> Iterator[Capture]:
 
 @pytest.fixture
 def app_settings(stripe_emulator: RunningEmulator) -> dict[str, object]:
-    stripe_emulator.emulator.ensure_webhook_endpoint(
-        "http://shop.test/webhooks/stripe", secret=WEBHOOK_SECRET
-    )
-    return {
-        "STRIPE_SECRET_KEY": stripe_emulator.api_key,
-        "STRIPE_API_BASE": stripe_emulator.base_url,
-        "STRIPE_WEBHOOK_SECRET": (WEBHOOK_SECRET,),
-        "CUSTOMER_LOGIN_RATE_LIMIT": "1000 per minute",
-    }
+    return shop_on_emulator(stripe_emulator, CUSTOMER_LOGIN_RATE_LIMIT="1000 per minute")
 
 
 def leaks(text: str, secrets: dict[str, str]) -> dict[str, int]:
