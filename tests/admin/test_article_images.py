@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from shop.blog.models import Article
 from shop.extensions import db
-from tests.admin.test_articles import article_form, field_error
+from tests.admin.test_articles import article_form, field_error, post_article
 from tests.builders.content import make_article, make_author
 from tests.builders.images import image_bytes, noisy_png, png_bytes, truncated_png
 from tests.helpers import text_of
@@ -200,27 +200,16 @@ def test_a_static_hero_image_keeps_working_and_can_be_replaced_or_removed(
     )
 
     # Saved without a new upload: the static image stays (alt text still required).
-    form = article_form(
-        admin_client,
-        path,
-        author_id=str(author.id),
-        slug="with-static",
-        status="published",
-        hero_image_alt="",
-    )
-    response = admin_client.post(path, data=form)
+    def save(**fields: Any):  # type: ignore[no-untyped-def]
+        return post_article(
+            admin_client, author, path, slug="with-static", status="published", **fields
+        )
+
+    response = save(hero_image_alt="")
     assert response.status_code == 400 and "alt text is required" in field_error(
         response, "hero_image_alt"
     )
-    form = article_form(
-        admin_client,
-        path,
-        author_id=str(author.id),
-        slug="with-static",
-        status="published",
-        hero_image_alt="The box, opened",
-    )
-    assert admin_client.post(path, data=form).status_code == 303
+    assert save(hero_image_alt="The box, opened").status_code == 303
     db.session.refresh(article)
     assert (article.hero_image_path, article.hero_image_alt) == (
         "img/boxes/musclebox.jpg",
@@ -240,15 +229,7 @@ def test_a_static_hero_image_keeps_working_and_can_be_replaced_or_removed(
     db.session.refresh(article)
     assert article.hero_image_path.startswith("media:")
 
-    form = article_form(
-        admin_client,
-        path,
-        author_id=str(author.id),
-        slug="with-static",
-        status="published",
-        remove_hero_image="y",
-    )
-    assert admin_client.post(path, data=form).status_code == 303
+    assert save(remove_hero_image="y").status_code == 303
     db.session.refresh(article)
     assert (article.hero_image_path, article.hero_image_alt) == (None, "")
     assert "hero-image" not in client.get("/blog/with-static").get_data(as_text=True)

@@ -342,15 +342,10 @@ def test_editing_keeps_the_publication_date_and_shows_a_due_schedule_as_publishe
     assert shown and shown.group(1) == first.astimezone(ZoneInfo("Australia/Sydney")).strftime(
         "%Y-%m-%dT%H:%M"
     )
-    form = article_form(
-        admin_client,
-        path,
-        author_id=str(author.id),
-        title="Kept",
-        status="published",
-        publish_at=shown.group(1),
+    response = post_article(
+        admin_client, author, path, title="Kept", status="published", publish_at=shown.group(1)
     )
-    assert admin_client.post(path, data=form).status_code == 303
+    assert response.status_code == 303
     db.session.refresh(article)
     assert article.published_at == first
 

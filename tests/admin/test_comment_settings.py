@@ -266,9 +266,15 @@ def returning_commenter(client: FlaskClient) -> None:
     db.session.commit()
 
 
-def test_lowering_the_links_threshold_holds_the_next_comment(app, admin_client, article):  # type: ignore[no-untyped-def]
-    reader = app.test_client()
-    returning_commenter(reader)
+@pytest.fixture
+def reader(app, article) -> FlaskClient:  # type: ignore[no-untyped-def]
+    """A reader's browser whose first comment on the article an admin has approved."""
+    client = app.test_client()
+    returning_commenter(client)
+    return client
+
+
+def test_lowering_the_links_threshold_holds_the_next_comment(admin_client, reader):  # type: ignore[no-untyped-def]
     three_links = "See https://a.example/1 and https://b.example/2 and www.c.example/3"
     post_comment(reader, "lift-well", comment=three_links)
     assert latest_comment().status is CommentStatus.APPROVED
@@ -293,9 +299,7 @@ def test_blocklists_apply_at_once(app, admin_client, article):  # type: ignore[n
     assert "IP address is on the blocklist (127.0.0.1)" in spam.status_reasons
 
 
-def test_environment_lists_stop_applying_once_saved(app, admin_client, article):  # type: ignore[no-untyped-def]
-    reader = app.test_client()
-    returning_commenter(reader)
+def test_environment_lists_stop_applying_once_saved(admin_client, reader):  # type: ignore[no-untyped-def]
     post_comment(reader, "lift-well", comment="Talking about steroids")
     assert latest_comment().status is CommentStatus.PENDING  # the environment's moderation word
 
@@ -304,9 +308,7 @@ def test_environment_lists_stop_applying_once_saved(app, admin_client, article):
     assert latest_comment().status is CommentStatus.APPROVED
 
 
-def test_turning_auto_approval_off_holds_returning_commenters(app, admin_client, article):  # type: ignore[no-untyped-def]
-    reader = app.test_client()
-    returning_commenter(reader)
+def test_turning_auto_approval_off_holds_returning_commenters(admin_client, reader):  # type: ignore[no-untyped-def]
     save(admin_client, auto_approve_returning="no")
     post_comment(reader, "lift-well", comment="Back again")
     held = latest_comment()
@@ -318,9 +320,7 @@ def test_turning_auto_approval_off_holds_returning_commenters(app, admin_client,
     assert latest_comment().status is CommentStatus.APPROVED
 
 
-def test_closing_age_holds_comments_on_older_articles(app, admin_client, article):  # type: ignore[no-untyped-def]
-    reader = app.test_client()
-    returning_commenter(reader)
+def test_closing_age_holds_comments_on_older_articles(admin_client, reader):  # type: ignore[no-untyped-def]
     save(admin_client, close_after_days="7")
     post_comment(reader, "lift-well", comment="Late to the party")
     held = latest_comment()
