@@ -25,9 +25,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, Text, cast, func, or_, select
+from sqlalchemy import ColumnElement, Select, Text, cast, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from shop.accounts.addresses import address_of
@@ -67,6 +67,8 @@ EMAIL_MESSAGES = {
     "subscription_ended": "Subscription ended",
     "box_shipped": "Box on its way",
 }
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -185,20 +187,14 @@ def find_person(
     names the subscription states in the page's words."""
     email = person_email(raw_email)
     records = PersonRecords(email=email, state_labels=state_labels or {})
-    records.comments = list(
-        db.session.scalars(
-            select(Comment)
-            .where(func.lower(Comment.author_email) == email)
-            .options(joinedload(Comment.article))
-            .order_by(Comment.created_at, Comment.id)
-        )
+    records.comments = _rows(
+        Comment,
+        func.lower(Comment.author_email) == email,
+        Comment.created_at,
+        joinedload(Comment.article),
     )
-    records.outbox = list(
-        db.session.scalars(
-            select(OutboxMessage)
-            .where(func.lower(OutboxMessage.to_address) == email)
-            .order_by(OutboxMessage.created_at, OutboxMessage.id)
-        )
+    records.outbox = _rows(
+        OutboxMessage, func.lower(OutboxMessage.to_address) == email, OutboxMessage.created_at
     )
     records.on_comment_blocklist = _on_blocklist(email)
     customer = db.session.scalar(customer_by_email(email))
@@ -220,6 +216,12 @@ def find_person(
     return records
 
 
+def _rows(model: type[T], condition: ColumnElement[bool], first: Any, *options: Any) -> list[T]:
+    """The rows of `model` meeting `condition`, ordered by `first` then id, `options` loaded."""
+    query = select(model).where(condition).options(*options).order_by(first, model.id)  # type: ignore[attr-defined]
+    return list(db.session.scalars(query))
+
+
 def _load_customer(records: PersonRecords, customer: Customer) -> None:
     records.customer = customer
     rows = db.session.execute(
@@ -234,49 +236,26 @@ def _load_customer(records: PersonRecords, customer: Customer) -> None:
     }
     subscription_ids = [s.id for s in records.subscriptions]
     if subscription_ids:
-        records.invoices = list(
-            db.session.scalars(
-                select(Invoice)
-                .where(Invoice.subscription_id.in_(subscription_ids))
-                .order_by(Invoice.created_at, Invoice.id)
-            )
+        records.invoices = _rows(
+            Invoice, Invoice.subscription_id.in_(subscription_ids), Invoice.created_at
         )
-    records.calendar_boxes = list(
-        db.session.scalars(
-            select(CalendarBox)
-            .where(CalendarBox.customer_id == customer.id)
-            .options(joinedload(CalendarBox.box))
-            .order_by(CalendarBox.ship_month, CalendarBox.id)
-        )
+    records.calendar_boxes = _rows(
+        CalendarBox,
+        CalendarBox.customer_id == customer.id,
+        CalendarBox.ship_month,
+        joinedload(CalendarBox.box),
     )
-    records.shipments = list(
-        db.session.scalars(
-            select(Shipment)
-            .where(Shipment.customer_id == customer.id)
-            .options(joinedload(Shipment.box))
-            .order_by(Shipment.ship_month, Shipment.id)
-        )
+    records.shipments = _rows(
+        Shipment, Shipment.customer_id == customer.id, Shipment.ship_month, joinedload(Shipment.box)
     )
-    records.checkouts = list(
-        db.session.scalars(
-            select(CheckoutRecord)
-            .where(CheckoutRecord.customer_id == customer.id)
-            .order_by(CheckoutRecord.created_at, CheckoutRecord.id)
-        )
+    records.checkouts = _rows(
+        CheckoutRecord, CheckoutRecord.customer_id == customer.id, CheckoutRecord.created_at
     )
-    records.emails = list(
-        db.session.scalars(
-            select(QueuedEmail)
-            .where(QueuedEmail.customer_id == customer.id)
-            .order_by(QueuedEmail.created_at, QueuedEmail.id)
-        )
+    records.emails = _rows(
+        QueuedEmail, QueuedEmail.customer_id == customer.id, QueuedEmail.created_at
     )
-    records.sign_in_links = list(
-        db.session.scalars(
-            select(SignInLink)
-            .where(SignInLink.customer_id == customer.id)
-            .order_by(SignInLink.created_at, SignInLink.id)
-        )
+    records.sign_in_links = _rows(
+        SignInLink, SignInLink.customer_id == customer.id, SignInLink.created_at
     )
 
 

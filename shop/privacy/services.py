@@ -165,6 +165,21 @@ def _who(records: PersonRecords) -> str:
     return f"a commenter ({len(records.comments)} comment(s))"
 
 
+def _record_reading(records: PersonRecords, action: str, done: str, **details: Any) -> None:
+    """The audit entry for an admin reading what is held about a person: named by id, with the
+    counts (and any further `details`), never by address."""
+    record_admin_action(
+        action,
+        f"{done} {_who(records)}",
+        subject=_subject(records),
+        details={
+            "customer_id": records.customer.id if records.customer else None,
+            "counts": records.counts(),
+            **details,
+        },
+    )
+
+
 def look_up_person(
     raw_email: str, *, state_labels: Mapping[SubscriberState, str] | None = None
 ) -> PersonRecords:
@@ -177,15 +192,7 @@ def look_up_person(
     if not records.holds_anything:
         db.session.rollback()
         raise NothingHeld
-    record_admin_action(
-        "privacy.lookup",
-        f"Looked up what is held about {_who(records)}",
-        subject=_subject(records),
-        details={
-            "customer_id": records.customer.id if records.customer else None,
-            "counts": records.counts(),
-        },
-    )
+    _record_reading(records, "privacy.lookup", "Looked up what is held about")
     # Nothing in the records changed: keep them loaded for the page rather than reading each
     # row again as it is shown.
     session = db.session()
@@ -207,15 +214,11 @@ def export_person(raw_email: str) -> dict[str, Any]:
     if not records.holds_anything:
         raise NothingHeld
     document = export_document(records)
-    record_admin_action(
+    _record_reading(
+        records,
         "privacy.export",
-        f"Exported everything held about {_who(records)}",
-        subject=_subject(records),
-        details={
-            "customer_id": records.customer.id if records.customer else None,
-            "counts": records.counts(),
-            "comment_ids": [c.id for c in records.comments[:AUDITED_IDS]],
-        },
+        "Exported everything held about",
+        comment_ids=[c.id for c in records.comments[:AUDITED_IDS]],
     )
     db.session.commit()
     return document
