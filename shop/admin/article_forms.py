@@ -84,6 +84,33 @@ def _a_real_year(form: FlaskForm, field: DateTimeLocalField) -> None:
         raise ValidationError(f"Choose a date between {FIRST_YEAR} and {LAST_YEAR}.")
 
 
+def _required_line(label: str, *, what: str, most: int, missing: str) -> StringField:
+    """A required line of text (a title, a name): at most `most` characters, no hidden
+    text-direction characters; `what` names it in the messages."""
+    return StringField(
+        label,
+        filters=[one_line],
+        validators=[
+            DataRequired(missing),
+            Length(max=most, message=f"A {what} is at most {most} characters."),
+            no_direction_controls(DIRECTION_MESSAGE.format(what=f"the {what}")),
+        ],
+    )
+
+
+def _slug_field(label: str, *, most: int) -> StringField:
+    """An optional slug (made from the title or name when empty) of at most `most` characters."""
+    return StringField(
+        label,
+        filters=[strip_text],
+        validators=[
+            Length(max=most, message=f"A slug is at most {most} characters."),
+            _slug_shape,
+        ],
+        render_kw={"spellcheck": "false", "autocapitalize": "none", "autocomplete": "off"},
+    )
+
+
 class LocalDateTimeField(DateTimeLocalField):
     """A browser's date-and-time input, with a message an admin understands when it is not one."""
 
@@ -98,24 +125,10 @@ class ArticleForm(FlaskForm):
     """An article as the editor sends it (new or changed). Choices of `author_id` are set by
     the view from the authors there are."""
 
-    title = StringField(
-        "Title",
-        filters=[one_line],
-        validators=[
-            DataRequired("An article needs a title."),
-            Length(max=MAX_TITLE, message=f"A title is at most {MAX_TITLE} characters."),
-            no_direction_controls(DIRECTION_MESSAGE.format(what="the title")),
-        ],
+    title = _required_line(
+        "Title", what="title", most=MAX_TITLE, missing="An article needs a title."
     )
-    slug = StringField(
-        "Slug (the address: /blog/…)",
-        filters=[strip_text],
-        validators=[
-            Length(max=MAX_SLUG, message=f"A slug is at most {MAX_SLUG} characters."),
-            _slug_shape,
-        ],
-        render_kw={"spellcheck": "false", "autocapitalize": "none", "autocomplete": "off"},
-    )
+    slug = _slug_field("Slug (the address: /blog/…)", most=MAX_SLUG)
     author_id = SelectField("Author", validate_choice=True, coerce=str)
     excerpt = TextAreaField(
         "Excerpt",
@@ -225,24 +238,10 @@ def _social_field(label: str) -> StringField:
 
 
 class AuthorForm(FlaskForm):
-    name = StringField(
-        "Name",
-        filters=[one_line],
-        validators=[
-            DataRequired("An author needs a name."),
-            Length(max=MAX_AUTHOR_NAME, message=f"A name is at most {MAX_AUTHOR_NAME} characters."),
-            no_direction_controls(DIRECTION_MESSAGE.format(what="the name")),
-        ],
+    name = _required_line(
+        "Name", what="name", most=MAX_AUTHOR_NAME, missing="An author needs a name."
     )
-    slug = StringField(
-        "Slug",
-        filters=[strip_text],
-        validators=[
-            Length(max=MAX_AUTHOR_SLUG, message=f"A slug is at most {MAX_AUTHOR_SLUG} characters."),
-            _slug_shape,
-        ],
-        render_kw={"spellcheck": "false", "autocapitalize": "none", "autocomplete": "off"},
-    )
+    slug = _slug_field("Slug", most=MAX_AUTHOR_SLUG)
     credentials = StringField(
         "Credentials",
         filters=[one_line],
