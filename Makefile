@@ -34,8 +34,12 @@ run: db
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The production benchmark (bench/production.py): PostgreSQL on 127.0.0.1:5432 (database `bench`,
+# dropped and made again), Redis on 127.0.0.1:6379 (db 12 and 13), gunicorn and wrk. BENCH_SCALE,
+# BENCH_SECONDS and BENCH_ROUNDS bound it. `$(BIN)/python -m bench` is the older in-process one.
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	@command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python -m bench.production
 
 lint: $(STAMP)
 	$(BIN)/ruff check shop tests bench

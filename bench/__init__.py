@@ -1,1 +1,2 @@
-"""Benchmarks for the shop (`make bench`); results are recorded in bench/RESULTS.md."""
+"""Benchmarks for the shop: `make bench` serves it as production does (bench/production.py,
+results in bench/results/); `python -m bench` is the older in-process one (bench/RESULTS.md)."""
