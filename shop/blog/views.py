@@ -30,6 +30,7 @@ from shop.blog.queries import (
     published_article,
     published_articles,
     published_articles_tagged,
+    sitemap_articles,
     tag_by_slug,
     tags_in_use,
 )
@@ -230,7 +231,7 @@ def feed() -> Response:
 @bp.get("/sitemap.xml")
 def sitemap() -> Response:
     now = utcnow()
-    articles = db.session.scalars(published_articles(now)).all()
+    articles = db.session.scalars(sitemap_articles(now)).all()
     tags = db.session.scalars(tags_in_use(now)).all()
     boxes = db.session.scalars(active_boxes()).all()
     xml = render_template("blog/sitemap.xml", articles=articles, tags=tags, boxes=boxes)
