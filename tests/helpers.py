@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import update
+from sqlalchemy import Engine, event, update
 
 from shop.extensions import db
 
@@ -52,6 +54,30 @@ def comment_form(client: FlaskClient, slug: str, **fields: str) -> dict[str, str
 
 def post_comment(client: FlaskClient, slug: str, **fields: str):  # type: ignore[no-untyped-def]
     return client.post(f"/blog/{slug}/comments", data=comment_form(client, slug, **fields))
+
+
+@contextmanager
+def count_statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements `engine` sends inside the block, in order (an executemany counts
+    once), for query budgets: a page runs a fixed number of statements whatever the data size."""
+    statements: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def statements_of_get(client: FlaskClient, path: str) -> list[str]:
+    """The SQL statements one GET of `path` runs (it must answer 200)."""
+    with count_statements(db.engine) as statements:
+        response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return statements
 
 
 def text_of(response) -> str:  # type: ignore[no-untyped-def]

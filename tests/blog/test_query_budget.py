@@ -1,34 +1,16 @@
-"""The article page runs the same number of SQL statements whatever its comment count."""
+"""The article page runs the same number of SQL statements whatever its comment count.
+
+tests/site/test_statement_counts.py holds every public page to a fixed count on a small and a
+large shop; this test grows one article's comments under a visitor's own held comment.
+`count_statements` is re-exported here for the tests that import it from this module.
+"""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
-from shop.extensions import db
 from tests.builders.content import make_article, make_box, make_comment
-from tests.helpers import post_comment
+from tests.helpers import count_statements, post_comment, statements_of_get
 
-
-@contextmanager
-def count_statements(engine):  # type: ignore[no-untyped-def]
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-def _statements_for(client, path: str) -> int:  # type: ignore[no-untyped-def]
-    with count_statements(db.engine) as statements:
-        assert client.get(path).status_code == 200
-    return len(statements)
+__all__ = ["count_statements"]
 
 
 def test_article_page_query_count_does_not_grow_with_comments(app, client):
@@ -36,13 +18,13 @@ def test_article_page_query_count_does_not_grow_with_comments(app, client):
     article = make_article("budget", tags=["a", "b"])
     post_comment(client, "budget", comment="my own held comment")
     make_comment(article, body="the first approved comment")
-    few = _statements_for(client, "/blog/budget")
+    few = len(statements_of_get(client, "/blog/budget"))
 
     for n in range(40):
         parent = make_comment(article, body=f"top {n}")
         reply = make_comment(article, body=f"reply {n}", parent=parent)
         make_comment(article, body=f"deeper {n}", parent=reply)
-    many = _statements_for(client, "/blog/budget")
+    many = len(statements_of_get(client, "/blog/budget"))
     assert many == few
     # 9: the comment settings (per page, one row read per request) joined the 8 of before.
     assert many <= 9
