@@ -1,4 +1,5 @@
-"""flask commands: create-admin, seed-demo, import-article, render-articles, purge-comment-ips,
+"""flask commands: create-admin, seed-demo, import-article, render-articles, clear-page-cache,
+purge-comment-ips,
 sync-stripe, reconcile, shipping-run, worker, sweep-jobs, and the Stripe emulator's
 stripe-emulator and stripe-clock."""
 
@@ -84,6 +85,18 @@ def render_articles_command() -> None:
     """Render every article's body again from its Markdown (after the renderer changes)."""
     changed = render_stored_articles()
     click.echo(f"Rendered {changed} article(s) again; the rest were already up to date.")
+
+
+@click.command("clear-page-cache")
+@with_appcontext
+def clear_page_cache_command() -> None:
+    """Forget every cached page (after data was changed outside the shop, e.g. by raw SQL)."""
+    from shop.site.page_cache import clear_pages
+
+    if clear_pages(current_app._get_current_object()):  # type: ignore[attr-defined]
+        click.echo("Every cached page is gone; each is made afresh when next asked for.")
+    else:
+        raise click.ClickException("The page cache could not be reached (PAGE_CACHE_URL).")
 
 
 @click.command("purge-comment-ips")
@@ -197,6 +210,7 @@ def register_commands(app: Flask) -> None:
         seed_demo_command,
         import_article_command,
         render_articles_command,
+        clear_page_cache_command,
         purge_comment_ips_command,
         sync_stripe_command,
         reconcile_command,

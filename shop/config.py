@@ -122,6 +122,18 @@ def load_settings(instance_path: Path) -> dict[str, object]:
             "(e.g. redis://127.0.0.1:6379/0); per-process memory limits are easy to bypass."
         )
 
+    page_cache_url = _env("PAGE_CACHE_URL") or ("" if production else "memory://")
+    if urlsplit(page_cache_url).scheme not in {"memory", "redis", "rediss"}:
+        raise ConfigError(
+            "PAGE_CACHE_URL must look like redis://127.0.0.1:6379/2 (shared by every worker; "
+            "required in production) or memory:// (one process only: development)."
+        )
+    if production and urlsplit(page_cache_url).scheme == "memory":
+        raise ConfigError(
+            "PAGE_CACHE_URL=memory:// is per process: another worker would keep serving a page "
+            "after it changed. In production point it at Redis, e.g. redis://127.0.0.1:6379/2."
+        )
+
     stripe_key = _env("STRIPE_SECRET_KEY")
     stripe_api_base = _env("STRIPE_API_BASE").rstrip("/")
     if stripe_api_base and (production or stripe_key.startswith("sk_live_")):
@@ -194,6 +206,8 @@ def load_settings(instance_path: Path) -> dict[str, object]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0),
+        # Anonymous pages rendered once and shared by every worker and server (shop.site.pages).
+        "PAGE_CACHE_URL": page_cache_url,
         # Comments and their moderation policy.
         "COMMENT_MAX_LINKS": _int("COMMENT_MAX_LINKS", 2),
         "COMMENT_MODERATION_WORDS": _list("COMMENT_MODERATION_WORDS"),

@@ -21,6 +21,7 @@ def clean_env(monkeypatch):
         "STRIPE_WEBHOOK_SECRET",
         "STRIPE_API_BASE",
         "MAIL_URL",
+        "PAGE_CACHE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr("shop.config.load_dotenv", lambda **kwargs: None)
@@ -43,6 +44,20 @@ def test_production_refuses_memory_rate_limits(monkeypatch, tmp_path):
         load_settings(tmp_path)
 
 
+@pytest.mark.parametrize("url", ["", "memory://", "file:///tmp/pages"])
+def test_production_refuses_a_page_cache_other_processes_cannot_see(monkeypatch, tmp_path, url):
+    _production(monkeypatch)
+    monkeypatch.setenv("PAGE_CACHE_URL", url)
+    with pytest.raises(ConfigError, match="PAGE_CACHE_URL"):
+        load_settings(tmp_path)
+
+
+def test_the_page_cache_is_in_memory_outside_production(monkeypatch, tmp_path):
+    assert load_settings(tmp_path)["PAGE_CACHE_URL"] == "memory://"
+    monkeypatch.setenv("PAGE_CACHE_URL", "redis://127.0.0.1:6379/2")
+    assert load_settings(tmp_path)["PAGE_CACHE_URL"] == "redis://127.0.0.1:6379/2"
+
+
 def _production(monkeypatch):
     monkeypatch.setenv("SHOP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", STRONG)
@@ -50,6 +65,7 @@ def _production(monkeypatch):
     monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_123")
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_old,whsec_new")
     monkeypatch.setenv("MAIL_URL", "smtp://mailer:secret@mail.example.com:587")
+    monkeypatch.setenv("PAGE_CACHE_URL", "redis://127.0.0.1:6379/2")
 
 
 def test_production_needs_a_mail_server(monkeypatch, tmp_path):

@@ -57,6 +57,13 @@ def sitemap_articles(now: datetime) -> Select[tuple[Article]]:
     )
 
 
+def next_publication(now: datetime) -> Select[tuple[datetime | None]]:
+    """When the next scheduled article becomes visible (None when none is waiting)."""
+    return select(func.min(Article.published_at)).where(
+        Article.status.in_(VISIBLE_STATUSES), Article.published_at > now
+    )
+
+
 def published_articles_tagged(tag: Tag, now: datetime) -> Select[tuple[Article]]:
     return published_articles(now).where(Article.tags.any(Tag.id == tag.id))
 

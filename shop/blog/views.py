@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -27,6 +28,7 @@ from shop.blog.media import hero_image_size, hero_image_url, stored_file
 from shop.blog.models import Article
 from shop.blog.queries import (
     moved_article,
+    next_publication,
     published_article,
     published_articles,
     published_articles_tagged,
@@ -35,7 +37,7 @@ from shop.blog.queries import (
     tags_in_use,
 )
 from shop.catalog.queries import active_boxes
-from shop.comments.cookies import form_stamp, read_commenter_cookie
+from shop.comments.cookies import FORM_STAMP_HOLE, read_commenter_cookie
 from shop.comments.forms import CommentForm
 from shop.comments.models import Comment
 from shop.comments.queries import (
@@ -48,6 +50,7 @@ from shop.comments.queries import (
 from shop.comments.settings import comments_per_page
 from shop.db import utcnow
 from shop.extensions import db
+from shop.site.page_cache import BLOG, CATALOGUE, COMMENTS, hole, shared_page
 from shop.site.params import as_id, page_number
 from shop.urls import absolute_url
 
@@ -57,7 +60,13 @@ ARTICLES_PER_PAGE = 10
 OWN_COMMENTS_SESSION_KEY = "own_comment_ids"
 
 
+def next_article_time() -> datetime | None:
+    """The moment a list of articles changes by itself: the next scheduled article goes live."""
+    return db.session.scalar(next_publication(utcnow()))
+
+
 @bp.get("/blog/")
+@shared_page(BLOG, args=["page"], until=next_article_time)
 def index() -> str:
     page = db.paginate(
         published_articles(utcnow()),
@@ -69,6 +78,7 @@ def index() -> str:
 
 
 @bp.get("/blog/tag/<slug>")
+@shared_page(BLOG, args=["page"], until=next_article_time)
 def tag(slug: str) -> str:
     tag = db.one_or_404(tag_by_slug(slug))
     page = db.paginate(
@@ -83,6 +93,7 @@ def tag(slug: str) -> str:
 
 
 @bp.get("/blog/<slug>")
+@shared_page(BLOG, CATALOGUE, COMMENTS, args=["page", "replyto"])
 def article(slug: str) -> Response:
     now = utcnow()
     article = db.session.scalar(published_article(slug, now))
@@ -146,7 +157,7 @@ def render_article(
         replying_to = db.session.scalar(replyable_comment(article.id, parent_id))
     if replying_to is None:
         form.parent_id.data = ""
-    form.rendered_at.data = form_stamp()
+    form.rendered_at.data = hole(FORM_STAMP_HOLE)
     boxes = db.session.scalars(active_boxes()).all()
     html = render_template(
         "blog/article.html",
@@ -166,7 +177,8 @@ def render_article(
         preview=preview,
     )
     response = Response(html, status=status, mimetype="text/html")
-    # The form carries this visitor's CSRF token (and maybe their remembered details).
+    # The form carries this visitor's CSRF token (and maybe their remembered details); a shared
+    # page's copy (shop.site.page_cache) gets its own headers.
     response.headers["Cache-Control"] = "private, no-store"
     response.vary.add("Cookie")
     return response
@@ -222,6 +234,7 @@ def hero_image_size_global(hero_image_path: str | None) -> tuple[int, int] | Non
 
 
 @bp.get("/feed.xml")
+@shared_page(BLOG, until=next_article_time)
 def feed() -> Response:
     articles = db.session.scalars(published_articles(utcnow()).limit(20)).all()
     xml = render_template("blog/feed.xml", articles=articles, updated=_latest(articles))
@@ -229,6 +242,7 @@ def feed() -> Response:
 
 
 @bp.get("/sitemap.xml")
+@shared_page(BLOG, CATALOGUE, until=next_article_time)
 def sitemap() -> Response:
     now = utcnow()
     articles = db.session.scalars(sitemap_articles(now)).all()

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from flask import Response, current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
+from shop.site.page_cache import register_hole, register_personal
+
 COMMENTER_COOKIE = "mb_commenter"
 COMMENTER_COOKIE_MAX_AGE = 365 * 24 * 60 * 60
 MAX_REMEMBERED_IDS = 20
@@ -91,3 +93,13 @@ def seconds_since_stamp(stamp: str | None) -> float | None:
         return None
     elapsed = time.time() - rendered
     return elapsed if elapsed >= 0 else None
+
+
+# The comment form on a shared article page (shop.site.page_cache): the stamp is filled in for
+# each visitor when the page is served, and a browser that remembers its commenter's details
+# gets a page of its own (the form is filled in with them).
+FORM_STAMP_HOLE = "form-stamp"
+register_hole(FORM_STAMP_HOLE, form_stamp, max_age=lambda: FORM_STAMP_MAX_AGE)
+register_personal(
+    lambda: COMMENTER_COOKIE in request.cookies and read_commenter_cookie().remembers_details
+)

@@ -10,12 +10,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from shop.blog.queries import published_articles
+from shop.blog.views import next_article_time
 from shop.catalog.queries import active_boxes
 from shop.dates import date_time, long_date, month_label, ordinal, shop_timezone, short_date
 from shop.db import utcnow
 from shop.extensions import db, limiter
 from shop.jobs import overdue_work
 from shop.site.errors import RETRY_AFTER_SECONDS, note_database_unavailable
+from shop.site.page_cache import BLOG, CATALOGUE, shared_page
 from shop.site.uploads import files_allowed
 from shop.urls import absolute_url
 
@@ -38,6 +40,7 @@ def _payment_origins() -> str:
 
 
 @bp.get("/")
+@shared_page(BLOG, CATALOGUE, until=next_article_time)
 def home() -> str:
     boxes = db.session.scalars(active_boxes()).all()
     articles = db.session.scalars(published_articles(utcnow()).limit(3)).all()

@@ -1,5 +1,6 @@
 """Scheduled articles appear on time without anyone acting: every public page asks "is its
-time now?", so moving the clock past an article's time shows it everywhere at once."""
+time now?", so moving the clock past an article's time shows it everywhere at once. Pages kept
+in the page cache are kept only until the next scheduled article's time, so they show it too."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def scheduled(app):  # type: ignore[no-untyped-def]
 
 
 def move_clock(monkeypatch, to) -> None:  # type: ignore[no-untyped-def]
+    """The shop's clock, as the blog's pages and the page cache read it."""
     monkeypatch.setattr("shop.blog.views.utcnow", lambda: to)
+    monkeypatch.setattr("shop.site.page_cache.utcnow", lambda: to)
 
 
 def test_a_scheduled_article_is_hidden_until_its_time_then_everywhere(

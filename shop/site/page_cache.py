@@ -1,0 +1,607 @@
+"""The shared page cache: public pages rendered once and served by every worker and server.
+
+The rule:
+
+- **Who shares.** The home page, the box range and box pages, the blog index, tag pages, article
+  pages, the feed and the sitemap (`@shared_page`) are shared by every visitor who has nothing of
+  their own on them: a GET or HEAD whose session holds no more than a CSRF token and whose browser
+  remembers no comment details. Anyone else (a signed-in customer or admin, a message waiting to
+  be shown, their own comment still held for moderation, a remembered name) gets the page made for
+  them, `private, no-store`, as if there were no cache. So does a query string the page does not
+  know (it may change the page's links), and any answer but 200.
+- **Holes.** A shared page's per-visitor parts are *holes*: the page is rendered with a secret
+  placeholder where the visitor's CSRF token, the comment form's time stamp or the checkout
+  attempt goes, and every response fills in this visitor's own values. Forms keep working on a
+  cached page, without JavaScript.
+- **Exact invalidation.** Each page depends on *topics* ("blog", "catalogue", "comments"). A
+  transaction that writes a row a topic covers (found by SQLAlchemy session events, so no service
+  can forget: see `TOPIC_RULES`) gives that topic a new version *after* it commits, and an entry
+  is served only while every version it was rendered with is still current. Versions are random
+  tokens, not counters, so a topic lost from the store (evicted, flushed) can never bring an old
+  entry back. The release (code, templates, static files, settings) is part of every key, so a
+  deploy starts afresh.
+- **Time.** Lists of articles change by themselves when a scheduled article's time comes, and
+  every footer at New Year: an entry lasts until the first such moment, and at most a day (that
+  bound is memory hygiene, not freshness).
+- **HTTP.** A shared page carries an ETag and a Last-Modified and answers If-None-Match and
+  If-Modified-Since with 304. A URL's Last-Modified only moves forward, by at least a second per
+  change of its bytes, so it stays a sound validator when two changes fall in one second. A page
+  with holes is `private, no-cache`, and its validators include the visitor's CSRF session and the
+  current half-lifetime window of its tokens: a 304 never leaves a visitor holding a form whose
+  token has expired or belongs to another session.
+- **Failure.** If the store cannot be reached, pages are rendered for each visitor (slower, never
+  wrong) and the failure is logged; a version that could not be bumped is logged as an error,
+  because entries made before it may then outlive their content (`flask --app shop
+  clear-page-cache` starts every page afresh).
+
+`PAGE_CACHE_URL` picks the store: `memory://` (one process: development and tests) or
+`redis://host:port/db` (shared by every worker and instance; required in production).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from flask import Flask, Response, current_app, g, make_response, request, session
+from werkzeug.http import is_resource_modified
+
+from shop.db import utcnow
+
+logger = logging.getLogger(__name__)
+
+BLOG = "blog"  # articles, authors, tags, old slugs: every page that shows an article or a list
+CATALOGUE = "catalogue"  # boxes and plans: every page that shows the boxes
+COMMENTS = "comments"  # approved comments and the comment settings: article pages
+
+# An entry is kept at most this long even if nothing changes (memory, not freshness).
+LONGEST_ENTRY_SECONDS = 24 * 60 * 60
+# A session holding only these keys has nothing of its own on a shared page: Flask-WTF's CSRF
+# secret and Flask-Login's anonymous housekeeping (no identity in either).
+SHARED_SESSION_KEYS = frozenset({"csrf_token", "_fresh", "_id"})
+# Query values a shared page accepts: a positive whole number written plainly (no "01", no "+1").
+_PLAIN_NUMBER_MAX_DIGITS = 6
+
+# Settings that show on shared pages (besides COMMENT_*, the payments mode and the secret key
+# behind the placeholders): instances whose values differ never share a page.
+PAGE_SETTINGS = frozenset(
+    {
+        "SITE_NAME",
+        "SITE_URL",
+        "SHOP_TIMEZONE",
+        "SHIPPING_CUTOFF_DAY",
+        "SHIPPING_COUNTRIES",
+        "WTF_CSRF_TIME_LIMIT",
+        "PREFERRED_URL_SCHEME",
+    }
+)
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+# -- the store ---------------------------------------------------------------------------------
+
+
+class StoreUnavailable(Exception):
+    """The page store could not be reached."""
+
+
+class PageStore(Protocol):
+    def get_many(self, keys: list[str]) -> list[bytes | None]: ...
+
+    def put(self, key: str, value: bytes, seconds: int) -> None: ...
+
+    def put_all(self, values: dict[str, bytes]) -> None: ...
+
+    def put_missing(self, values: dict[str, bytes]) -> list[bytes]: ...
+
+    def clear(self) -> None: ...
+
+
+class MemoryStore:
+    """One process's store: for development and tests, where one process serves every page."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[float | None, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        now = time.monotonic()
+        with self._lock:
+            found = [self._values.get(key) for key in keys]
+        return [
+            item[1] if item is not None and (item[0] is None or item[0] > now) else None
+            for item in found
+        ]
+
+    def put(self, key: str, value: bytes, seconds: int) -> None:
+        with self._lock:
+            self._values[key] = (time.monotonic() + seconds, value)
+
+    def put_all(self, values: dict[str, bytes]) -> None:
+        with self._lock:
+            self._values.update({key: (None, value) for key, value in values.items()})
+
+    def put_missing(self, values: dict[str, bytes]) -> list[bytes]:
+        with self._lock:
+            for key, value in values.items():
+                self._values.setdefault(key, (None, value))
+            return [self._values[key][1] for key in values]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+class RedisStore:
+    """Redis, shared by every worker and every instance of the shop."""
+
+    # A page waits at most this long for the cache before it is rendered without it.
+    TIMEOUT_SECONDS = 0.5
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+        self._redis = redis.Redis.from_url(
+            url,
+            socket_timeout=self.TIMEOUT_SECONDS,
+            socket_connect_timeout=self.TIMEOUT_SECONDS,
+            health_check_interval=30,
+        )
+        self._prefix = "mb:pages:"
+
+    def _call(self, action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except self._errors as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        return self._call(lambda: self._redis.mget([self._prefix + key for key in keys]))
+
+    def put(self, key: str, value: bytes, seconds: int) -> None:
+        self._call(lambda: self._redis.set(self._prefix + key, value, ex=seconds))
+
+    def put_all(self, values: dict[str, bytes]) -> None:
+        prefixed = {self._prefix + key: value for key, value in values.items()}
+        self._call(lambda: self._redis.mset(prefixed))
+
+    def put_missing(self, values: dict[str, bytes]) -> list[bytes]:
+        def both() -> list[bytes]:
+            pipe = self._redis.pipeline()
+            for key, value in values.items():
+                pipe.set(self._prefix + key, value, nx=True)
+            pipe.mget([self._prefix + key for key in values])
+            return pipe.execute()[-1]
+
+        return self._call(both)
+
+    def clear(self) -> None:
+        def delete_all() -> None:
+            for key in self._redis.scan_iter(match=self._prefix + "*", count=1000):
+                self._redis.delete(key)
+
+        self._call(delete_all)
+
+
+def open_store(url: str) -> PageStore:
+    if url.startswith(("redis://", "rediss://")):
+        return RedisStore(url)
+    return MemoryStore()
+
+
+# -- holes: a visitor's own values on a shared page ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hole:
+    """A per-visitor value on shared pages: `fill()` makes it; it stays valid `max_age()` s."""
+
+    name: str
+    fill: Callable[[], str]
+    max_age: Callable[[], int | None]
+
+
+_HOLES: dict[str, Hole] = {}
+
+
+def register_hole(
+    name: str, fill: Callable[[], str], max_age: Callable[[], int | None] = lambda: None
+) -> None:
+    """Declare a per-visitor value (at import time). Views ask for it with `hole(name)`."""
+    _HOLES[name] = Hole(name, fill, max_age)
+
+
+def hole(name: str) -> str:
+    """This visitor's value, or its placeholder while a shared page is being rendered."""
+    if g.get("_rendering_shared_page"):
+        return _placeholder(name)
+    return _HOLES[name].fill()
+
+
+def _placeholder(name: str) -> str:
+    """A marker no visitor can guess (so none can type it into a comment), alike in every
+    process and instance that shares the secret key."""
+    digest = hmac.new(
+        current_app.config["SECRET_KEY"].encode(), f"page-hole:{name}".encode(), "sha256"
+    )
+    return f"pagehole{name}{digest.hexdigest()[:24]}"
+
+
+def _csrf_field() -> str:
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+
+
+def _fill_csrf() -> str:
+    from flask_wtf.csrf import generate_csrf
+
+    return generate_csrf()
+
+
+register_hole(
+    "csrf", _fill_csrf, max_age=lambda: current_app.config.get("WTF_CSRF_TIME_LIMIT") or None
+)
+
+
+# -- who shares ----------------------------------------------------------------------------------
+
+_PERSONAL: list[Callable[[], bool]] = []
+
+
+def register_personal(check: Callable[[], bool]) -> None:
+    """Declare something a browser may carry that is its own on shared pages (at import time);
+    `check()` answers for this request, without the database."""
+    _PERSONAL.append(check)
+
+
+def visitor_shares_pages() -> bool:
+    """True when this visitor has nothing of their own on a shared page."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    if not SHARED_SESSION_KEYS.issuperset(session.keys()):
+        return False
+    return not any(check() for check in _PERSONAL)
+
+
+def _plain_number(value: str) -> bool:
+    return (
+        0 < len(value) <= _PLAIN_NUMBER_MAX_DIGITS
+        and value.isascii()
+        and value.isdigit()
+        and value[0] != "0"
+    )
+
+
+def _canonical_query(accepted: frozenset[str]) -> str | None:
+    """The query string in one spelling, or None when it has a name the page doesn't know, a
+    name twice, or a value that isn't a plain number (those pages are rendered uncached)."""
+    items = list(request.args.items(multi=True))
+    names = [name for name, _ in items]
+    if len(set(names)) != len(names) or not accepted.issuperset(names):
+        return None
+    if not all(_plain_number(value) for _, value in items):
+        return None
+    return "&".join(f"{name}={value}" for name, value in sorted(items))
+
+
+# -- topics: what a change invalidates ------------------------------------------------------------
+
+
+def pages_changed(*topics: str) -> None:
+    """Mark topics changed by the current transaction; their pages go when it commits.
+
+    Rows of the models in TOPIC_RULES are noticed without this (session events); call it for a
+    change the database does not show, e.g. a setting kept elsewhere."""
+    from shop.extensions import db
+
+    db.session.info.setdefault("page_topics", set()).update(topics)
+
+
+def bump_topics(app: Flask, topics: Iterable[str]) -> None:
+    """Give each topic a new version now: every entry rendered with the old one is gone."""
+    cache: PageCache | None = app.extensions.get("page_cache")
+    topics = sorted(set(topics))
+    if cache is None or not topics:
+        return
+    try:
+        cache.store.put_all({f"topic:{topic}": secrets.token_hex(8).encode() for topic in topics})
+    except StoreUnavailable:
+        logger.error(
+            "page cache: could not mark %s changed; pages made before may be stale until "
+            "`flask --app shop clear-page-cache` or their expiry",
+            ", ".join(topics),
+        )
+
+
+def clear_pages(app: Flask) -> bool:
+    """Forget every entry and topic version; False when the store can't be reached."""
+    cache: PageCache | None = app.extensions.get("page_cache")
+    if cache is None:
+        return True
+    try:
+        cache.store.clear()
+    except StoreUnavailable:
+        return False
+    return True
+
+
+# -- the cache -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    """A rendered page and what it was made with."""
+
+    versions: list[str]
+    etag: str
+    last_modified: int  # unix seconds
+    holes: list[str]
+    content_type: str
+    fresh_until: float  # unix seconds, on the shop's clock (shop.db.utcnow)
+    body: bytes
+
+    def dump(self) -> bytes:
+        head = {
+            "versions": self.versions,
+            "etag": self.etag,
+            "last_modified": self.last_modified,
+            "holes": self.holes,
+            "content_type": self.content_type,
+            "fresh_until": self.fresh_until,
+        }
+        return json.dumps(head, separators=(",", ":")).encode() + b"\n" + self.body
+
+    @classmethod
+    def load(cls, raw: bytes | None) -> Entry | None:
+        if not raw:
+            return None
+        head, _, body = raw.partition(b"\n")
+        try:
+            fields = json.loads(head)
+            return cls(body=body, **fields)
+        except (ValueError, TypeError):
+            return None
+
+
+class PageCache:
+    def __init__(self, app: Flask, store: PageStore) -> None:
+        self.app = app
+        self.store = store
+        self._release: str | None = None
+
+    @property
+    def release(self) -> str:
+        """What this process serves: its code, templates, static files and settings. Instances
+        running the same release with the same settings share entries; any change starts anew."""
+        if self._release is None:
+            digest = hashlib.sha256()
+            root = Path(self.app.root_path).parent
+            folders = [Path(self.app.root_path), Path(self.app.template_folder or "")]
+            if self.app.static_folder:
+                folders.append(Path(self.app.static_folder))
+            for folder in folders:
+                for path in sorted(folder.rglob("*")):
+                    if path.is_file() and "__pycache__" not in path.parts:
+                        digest.update(str(path.relative_to(root)).encode())
+                        digest.update(path.read_bytes())
+            config = self.app.config
+            settings = {
+                key: value
+                for key, value in config.items()
+                if key in PAGE_SETTINGS or key.startswith("COMMENT_")
+            }
+            settings["live_payments"] = config["STRIPE_SECRET_KEY"].startswith("sk_live_")
+            with self.app.app_context():  # the secret key, through what it makes: placeholders
+                settings["holes"] = _placeholder("csrf")
+            digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+            self._release = digest.hexdigest()[:16]
+        return self._release
+
+    def serve(
+        self,
+        page: str,
+        topics: tuple[str, ...],
+        render: Callable[[], Any],
+        until: Callable[[], datetime | None] | None,
+    ) -> Response:
+        key = f"page:{self.release}:{page}"
+        topic_keys = [f"topic:{topic}" for topic in topics]
+        try:
+            raw, *found = self.store.get_many([key, *topic_keys])
+        except StoreUnavailable as exc:
+            logger.warning("page cache unavailable, rendering uncached: %s", exc)
+            return _private(render())
+        versions = [value.decode() if value is not None else None for value in found]
+        entry = Entry.load(raw)
+        if entry is None or entry.versions != versions or entry.fresh_until <= utcnow().timestamp():
+            made = self._render(key, topic_keys, versions, entry, render, until)
+            if isinstance(made, Response):
+                return made
+            entry = made
+        return _respond(entry)
+
+    def _render(
+        self,
+        key: str,
+        topic_keys: list[str],
+        versions: list[str | None],
+        previous: Entry | None,
+        render: Callable[[], Any],
+        until: Callable[[], datetime | None] | None,
+    ) -> Entry | Response:
+        try:
+            if None in versions:  # a topic never changed yet (or lost): give it a version first
+                fresh = {
+                    k: secrets.token_hex(8).encode()
+                    for k, v in zip(topic_keys, versions, strict=True)
+                    if v is None
+                }
+                made = dict(zip(fresh, self.store.put_missing(fresh), strict=True))
+                versions = [
+                    v if v is not None else made[k].decode()
+                    for k, v in zip(topic_keys, versions, strict=True)
+                ]
+        except StoreUnavailable as exc:
+            logger.warning("page cache unavailable, rendering uncached: %s", exc)
+            return _private(render())
+        field = _csrf_field()
+        g._rendering_shared_page = True
+        had_token = field in g
+        setattr(g, field, _placeholder("csrf"))
+        try:
+            response = make_response(render())
+        finally:
+            g._rendering_shared_page = False
+            if not had_token:
+                g.pop(field, None)
+        if response.status_code != 200 or response.is_streamed:
+            return _private(_filled(response))
+        body = response.get_data()
+        holes = [name for name in _HOLES if _placeholder(name).encode() in body]
+        etag = hashlib.sha256(body).hexdigest()[:32]
+        now = int(time.time())
+        if previous is not None and previous.etag == etag:
+            last_modified = previous.last_modified
+        else:
+            last_modified = max(now, previous.last_modified + 1 if previous else now)
+        entry = Entry(
+            versions=[v for v in versions if v is not None],
+            etag=etag,
+            last_modified=last_modified,
+            holes=holes,
+            content_type=response.content_type or "text/html; charset=utf-8",
+            fresh_until=0.0,
+            body=body,
+        )
+        fresh_until = _fresh_until(until)
+        entry.fresh_until = fresh_until.timestamp()
+        seconds = int(min(LONGEST_ENTRY_SECONDS, (fresh_until - utcnow()).total_seconds()))
+        if seconds > 0:
+            try:
+                self.store.put(key, entry.dump(), seconds)
+            except StoreUnavailable as exc:
+                logger.warning("page cache unavailable, page not kept: %s", exc)
+        return entry
+
+
+def _fresh_until(until: Callable[[], datetime | None] | None) -> datetime:
+    """The first moment the page may change by itself: the footer's new year, the view's
+    `until`, or a day from now (memory hygiene)."""
+    now = utcnow()
+    ends = [
+        datetime(now.year + 1, 1, 1, tzinfo=UTC),
+        now + timedelta(seconds=LONGEST_ENTRY_SECONDS),
+    ]
+    if until is not None and (moment := until()) is not None:
+        ends.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return min(ends)
+
+
+def _filled(response: Response) -> Response:
+    """Put this visitor's values into a page rendered with placeholders."""
+    if response.is_streamed or response.direct_passthrough:
+        return response
+    body = response.get_data()
+    for name, item in _HOLES.items():
+        marker = _placeholder(name).encode()
+        if marker in body:
+            body = body.replace(marker, item.fill().encode())
+    response.set_data(body)
+    return response
+
+
+def _private(response: Any) -> Response:
+    response = make_response(response)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.vary.add("Cookie")
+    return response
+
+
+def _respond(entry: Entry) -> Response:
+    """The entry for this visitor: 304 when their copy is current, else the page, filled in."""
+    last_modified = entry.last_modified
+    etag, weak = entry.etag, False
+    if entry.holes:
+        ages = [age for name in entry.holes if (age := _HOLES[name].max_age())]
+        window = max(60, min(ages) // 2) if ages else LONGEST_ENTRY_SECONDS
+        epoch = int(time.time()) // window
+        last_modified = max(last_modified, epoch * window)
+        weak = True
+
+        def visitor_etag() -> str:
+            token = session.get(_csrf_field(), "")
+            mark = hashlib.sha256(f"{token}:{epoch}".encode()).hexdigest()[:12]
+            return f"{entry.etag}-{mark}"
+
+        etag = visitor_etag() if session.get(_csrf_field()) else ""
+    modified = not etag or is_resource_modified(
+        request.environ,
+        etag=f'W/"{etag}"' if weak else etag,
+        last_modified=datetime.fromtimestamp(last_modified, UTC),
+    )
+    if modified:
+        body = entry.body
+        for name in entry.holes:
+            body = body.replace(_placeholder(name).encode(), _HOLES[name].fill().encode())
+        response = Response(body, status=200, content_type=entry.content_type)
+        if entry.holes:
+            etag = visitor_etag()
+    else:
+        response = Response(status=304)
+    response.set_etag(etag, weak=weak)
+    response.last_modified = datetime.fromtimestamp(last_modified, UTC)
+    response.headers["Cache-Control"] = "private, no-cache" if entry.holes else "public, no-cache"
+    response.vary.add("Cookie")
+    return response
+
+
+def shared_page(
+    *topics: str,
+    args: Iterable[str] = (),
+    until: Callable[[], datetime | None] | None = None,
+) -> Callable[[View], View]:
+    """Serve a view's page from the shared cache to visitors who share it (see the module).
+
+    `topics`: what the page shows; `args`: the query names it reads (numbers only); `until`: the
+    next moment the page changes by itself (a scheduled article's time), if any.
+    """
+    accepted = frozenset(args)
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(**view_args: Any) -> Any:
+            cache: PageCache | None = current_app.extensions.get("page_cache")
+            if cache is None or not visitor_shares_pages():
+                return _private(view(**view_args))
+            query = _canonical_query(accepted)
+            if query is None:
+                return _private(view(**view_args))
+            page = f"{request.path}?{query}"
+            return cache.serve(page, topics, lambda: view(**view_args), until)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def init_page_cache(app: Flask) -> None:
+    """Open the store named by PAGE_CACHE_URL and watch the session for changes to topics."""
+    url = app.config.get("PAGE_CACHE_URL") or ""
+    if not url:
+        return
+    app.extensions["page_cache"] = PageCache(app, open_store(url))
+    from shop.site.page_topics import watch_sessions
+
+    watch_sessions()
