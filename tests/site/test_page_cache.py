@@ -219,9 +219,7 @@ def test_a_304_is_never_given_for_a_form_whose_token_may_expire(
     assert response.status_code == 200
 
 
-def test_a_visitor_with_their_own_held_comment_sees_it_and_others_do_not(
-    shop: Article, app: Flask
-):
+def test_a_visitor_with_their_own_held_comment_sees_it_and_others_do_not(shop: Article, app: Flask):
     reader, other = app.test_client(), app.test_client()
     other.get("/blog/deadlift-basics")
     data = comment_form(reader, "deadlift-basics", comment="Mine, held", email="new@example.com")
