@@ -122,13 +122,15 @@ def load_settings(instance_path: Path) -> dict[str, object]:
             "(e.g. redis://127.0.0.1:6379/0); per-process memory limits are easy to bypass."
         )
 
-    page_cache_url = _env("PAGE_CACHE_URL") or ("" if production else "memory://")
-    if urlsplit(page_cache_url).scheme not in {"memory", "redis", "rediss"}:
+    # Off by default in development: `flask` commands run in other processes (import-article,
+    # the job worker) could not reach a server's memory:// cache, and one developer needs none.
+    page_cache_url = _env("PAGE_CACHE_URL") or ("memory://" if env == "testing" else "")
+    if page_cache_url and urlsplit(page_cache_url).scheme not in {"memory", "redis", "rediss"}:
         raise ConfigError(
             "PAGE_CACHE_URL must look like redis://127.0.0.1:6379/2 (shared by every worker; "
             "required in production) or memory:// (one process only: development)."
         )
-    if production and urlsplit(page_cache_url).scheme == "memory":
+    if production and urlsplit(page_cache_url).scheme in {"", "memory"}:
         raise ConfigError(
             "PAGE_CACHE_URL=memory:// is per process: another worker would keep serving a page "
             "after it changed. In production point it at Redis, e.g. redis://127.0.0.1:6379/2."

@@ -35,6 +35,8 @@ TEST_SETTINGS = {
     "SITE_URL": "http://shop.test",
     "SERVER_NAME": None,
     "RATELIMIT_STORAGE_URI": "memory://",
+    # The shared page cache, in this process: every test sees pages as production serves them.
+    "PAGE_CACHE_URL": "memory://",
     # Jobs run in-process the moment they are queued; retries wait for run_delayed_jobs().
     "JOB_QUEUE_URL": "immediate://",
     # Individual tests switch these rules back on to test them.

@@ -52,10 +52,16 @@ def test_production_refuses_a_page_cache_other_processes_cannot_see(monkeypatch,
         load_settings(tmp_path)
 
 
-def test_the_page_cache_is_in_memory_outside_production(monkeypatch, tmp_path):
-    assert load_settings(tmp_path)["PAGE_CACHE_URL"] == "memory://"
+def test_the_page_cache_is_off_in_development_unless_asked_for(monkeypatch, tmp_path):
+    assert load_settings(tmp_path)["PAGE_CACHE_URL"] == ""
     monkeypatch.setenv("PAGE_CACHE_URL", "redis://127.0.0.1:6379/2")
     assert load_settings(tmp_path)["PAGE_CACHE_URL"] == "redis://127.0.0.1:6379/2"
+    monkeypatch.setenv("PAGE_CACHE_URL", "ftp://example.com/")
+    with pytest.raises(ConfigError, match="PAGE_CACHE_URL"):
+        load_settings(tmp_path)
+    monkeypatch.delenv("PAGE_CACHE_URL")
+    monkeypatch.setenv("SHOP_ENV", "testing")
+    assert load_settings(tmp_path)["PAGE_CACHE_URL"] == "memory://"
 
 
 def _production(monkeypatch):

@@ -34,8 +34,9 @@ The rule:
   because entries made before it may then outlive their content (`flask --app shop
   clear-page-cache` starts every page afresh).
 
-`PAGE_CACHE_URL` picks the store: `memory://` (one process: development and tests) or
-`redis://host:port/db` (shared by every worker and instance; required in production).
+`PAGE_CACHE_URL` picks the store: `redis://host:port/db` (shared by every worker, instance and
+job worker; required in production), `memory://` (one process: the tests), or nothing (off, the
+development default: a `flask` command in another terminal could not reach a server's memory).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import wraps
+from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -58,6 +59,7 @@ from flask import Flask, Response, current_app, g, make_response, request, sessi
 from werkzeug.http import is_resource_modified
 
 from shop.db import utcnow
+from shop.extensions import limiter
 
 logger = logging.getLogger(__name__)
 
@@ -234,9 +236,12 @@ def hole(name: str) -> str:
 def _placeholder(name: str) -> str:
     """A marker no visitor can guess (so none can type it into a comment), alike in every
     process and instance that shares the secret key."""
-    digest = hmac.new(
-        current_app.config["SECRET_KEY"].encode(), f"page-hole:{name}".encode(), "sha256"
-    )
+    return _marker(current_app.config["SECRET_KEY"], name)
+
+
+@lru_cache(maxsize=64)
+def _marker(secret: str, name: str) -> str:
+    digest = hmac.new(secret.encode(), f"page-hole:{name}".encode(), "sha256")
     return f"pagehole{name}{digest.hexdigest()[:24]}"
 
 
@@ -457,15 +462,16 @@ class PageCache:
             logger.warning("page cache unavailable, rendering uncached: %s", exc)
             return _private(render())
         field = _csrf_field()
+        token_before = g.pop(field, None)
         g._rendering_shared_page = True
-        had_token = field in g
-        setattr(g, field, _placeholder("csrf"))
+        setattr(g, field, _placeholder("csrf"))  # Flask-WTF takes the token from g when there
         try:
             response = make_response(render())
         finally:
             g._rendering_shared_page = False
-            if not had_token:
-                g.pop(field, None)
+            g.pop(field, None)
+            if token_before is not None:
+                setattr(g, field, token_before)
         if response.status_code != 200 or response.is_streamed:
             return _private(_filled(response))
         body = response.get_data()
@@ -591,6 +597,9 @@ def shared_page(
             page = f"{request.path}?{query}"
             return cache.serve(page, topics, lambda: view(**view_args), until)
 
+        # No rate limit applies to these pages, and a shared copy costs next to nothing: skip
+        # the limiter's per-request bookkeeping (the only limits the shop sets are on forms).
+        limiter.exempt(wrapper)
         return wrapper  # type: ignore[return-value]
 
     return decorate
