@@ -37,6 +37,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    from shop.site.compression import init_compression  # first after_request hook: runs last
+    from shop.site.static_files import init_static_files
+
+    init_compression(app)
+    init_static_files(app)
     _init_extensions(app)
     _register_blueprints(app)
 

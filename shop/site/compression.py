@@ -1,0 +1,83 @@
+"""Compressed text responses (zstd, brotli or gzip), except where compression would leak a secret.
+
+The rule: a response is compressed when the browser accepts an encoding we offer, its type is text
+(HTML, CSS, JavaScript, XML, Atom, JSON, SVG, CSV, plain text), it is a 2xx other than a partial
+206, and its body is at least `COMPRESS_MIN_SIZE` (500) bytes or of unknown length: below that the
+encoding's own header and the CPU cost more than the bytes saved. It carries `Vary:
+Accept-Encoding` so shared caches keep one copy per encoding. Public GET pages, the feed, the
+sitemap and static files are compressed.
+
+Never compressed, whatever the browser accepts (the BREACH attack): a response under `/admin` or
+`/account`, and the answer to any request but GET and HEAD. Those pages carry a secret (a CSRF
+token, a signed-in person's data) beside text the visitor controls (search boxes, form errors
+echoing what was typed, query strings). Compressed, the length of such a page says whether an
+attacker's guess matches part of the secret, and an attacker who can send the browser requests
+and watch encrypted lengths recovers the secret byte by byte. Uncompressed, the length leaks
+nothing. The cost is small: these pages are seen by a few people, not by every visitor.
+
+Streamed responses (the admin's shipments CSV, static files sent from disk) stay streams: the
+library compresses them chunk by chunk as they are sent (gzip too, which its default leaves out
+for streams, so a gzip-only client still gets small CSS), never building the body in memory. The
+compressed bodies are not cached by the library: a page carrying one visitor's CSRF token must
+never be served to another.
+
+Compression is an `after_request` hook registered before any other, and Flask runs those hooks
+in the reverse order, so it runs last: it sees the finished page (the shared page cache's
+per-visitor values filled in, every header set) and anything added later sees a compressed body.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, request
+from flask_compress import Compress
+
+# The shop's text types. Fonts and icons are not here: the shop serves none.
+TEXT_TYPES = [
+    "text/html",
+    "text/css",
+    "text/plain",
+    "text/csv",
+    "text/xml",
+    "text/javascript",
+    "application/javascript",
+    "application/json",
+    "application/xml",
+    "application/atom+xml",
+    "application/rss+xml",
+    "application/manifest+json",
+    "image/svg+xml",
+]
+# Every browser that accepts "deflate" accepts gzip, and "deflate" is ambiguous (zlib-wrapped or
+# raw) in older clients: it is left out.
+ALGORITHMS = ["zstd", "br", "gzip"]
+PRIVATE_PREFIXES = ("/admin", "/account")
+COMPRESSED_METHODS = frozenset({"GET", "HEAD"})
+
+
+def may_compress(method: str, path: str) -> bool:
+    """False for requests whose answer may hold a secret next to what the visitor typed."""
+    if method not in COMPRESSED_METHODS:
+        return False
+    return not any(path == prefix or path.startswith(prefix + "/") for prefix in PRIVATE_PREFIXES)
+
+
+def compress_response(response: Response) -> Response:
+    """Compress the response by the rule of this module (an `after_request` hook)."""
+    if response.status_code == 206 or not may_compress(request.method, request.path):
+        return response
+    compressor: Compress = current_app.extensions["compression"]
+    compressed: Response = compressor.after_request(response)
+    return compressed
+
+
+def init_compression(app: Flask) -> None:
+    """Configure Flask-Compress and register the hook; call before any other after_request hook
+    is registered, so that it runs last."""
+    app.config.setdefault("COMPRESS_MIMETYPES", TEXT_TYPES)
+    app.config.setdefault("COMPRESS_ALGORITHM", ALGORITHMS)
+    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ALGORITHMS)
+    app.config.setdefault("COMPRESS_MIN_SIZE", 500)
+    app.config["COMPRESS_REGISTER"] = False  # our hook decides which responses it may touch
+    # One per app: Flask-Compress keeps the settings it was set up with on the instance.
+    app.extensions["compression"] = Compress(app)
+    app.after_request(compress_response)
