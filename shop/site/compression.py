@@ -1,4 +1,4 @@
-"""Compressed text responses (zstd, brotli or gzip), except where compression would leak a secret.
+"""Compressed text responses (brotli or gzip), except where compression would leak a secret.
 
 The rule: a response is compressed when the browser accepts an encoding we offer, its type is text
 (HTML, CSS, JavaScript, XML, Atom, JSON, SVG, CSV, plain text), it is a 2xx other than a partial
@@ -15,15 +15,17 @@ attacker's guess matches part of the secret, and an attacker who can send the br
 and watch encrypted lengths recovers the secret byte by byte. Uncompressed, the length leaks
 nothing. The cost is small: these pages are seen by a few people, not by every visitor.
 
-Streamed responses (the admin's shipments CSV, static files sent from disk) stay streams: the
-library compresses them chunk by chunk as they are sent (gzip too, which its default leaves out
-for streams, so a gzip-only client still gets small CSS), never building the body in memory. The
-compressed bodies are not cached by the library: a page carrying one visitor's CSRF token must
-never be served to another.
+Streamed responses stay streams: static files sent from disk are compressed chunk by chunk as
+they are sent (gzip too, which the library's default leaves out for streams, so a gzip-only
+client still gets small CSS), never built whole in memory; the admin's shipments CSV, under
+`/admin`, is sent as it is, still streamed. Compressed bodies are not cached by the library: a
+page carrying one visitor's CSRF token must never be served to another. A strong ETag gets the
+encoding appended (`"abc:br"`), so a cache never mistakes one encoding for another, and a
+conditional request carrying it still gets 304.
 
 Compression is an `after_request` hook registered before any other, and Flask runs those hooks
 in the reverse order, so it runs last: it sees the finished page (the shared page cache's
-per-visitor values filled in, every header set) and anything added later sees a compressed body.
+per-visitor values filled in, every header set); only the session cookie is added after it.
 """
 
 from __future__ import annotations
@@ -47,9 +49,13 @@ TEXT_TYPES = [
     "application/manifest+json",
     "image/svg+xml",
 ]
-# Every browser that accepts "deflate" accepts gzip, and "deflate" is ambiguous (zlib-wrapped or
-# raw) in older clients: it is left out.
-ALGORITHMS = ["zstd", "br", "gzip"]
+# Brotli first: at quality 5 it beats gzip -6 on every page and stylesheet of the shop (home
+# 5.7 KB -> 1.34 KB against 1.54 KB; site.css 14.2 KB -> 3.6 KB against 3.9 KB) in under half a
+# millisecond; the library's default quality 4 loses to gzip on CSS. gzip for everything else.
+# zstd (at its fast levels larger than both here) and "deflate" (ambiguous: zlib-wrapped or raw)
+# are left out: every browser that takes them takes gzip.
+ALGORITHMS = ["br", "gzip"]
+BROTLI_QUALITY = 5
 PRIVATE_PREFIXES = ("/admin", "/account")
 COMPRESSED_METHODS = frozenset({"GET", "HEAD"})
 
@@ -77,6 +83,7 @@ def init_compression(app: Flask) -> None:
     app.config.setdefault("COMPRESS_ALGORITHM", ALGORITHMS)
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ALGORITHMS)
     app.config.setdefault("COMPRESS_MIN_SIZE", 500)
+    app.config.setdefault("COMPRESS_BR_LEVEL", BROTLI_QUALITY)
     app.config["COMPRESS_REGISTER"] = False  # our hook decides which responses it may touch
     # One per app: Flask-Compress keeps the settings it was set up with on the instance.
     app.extensions["compression"] = Compress(app)

@@ -214,11 +214,14 @@ def test_the_home_page_is_gzipped_for_a_browser_that_asks(client: FlaskClient) -
     assert len(zipped.get_data()) < len(plain.get_data()) / 2
 
 
-def test_brotli_when_the_browser_prefers_it(client: FlaskClient) -> None:
+def test_brotli_for_a_browser_that_takes_it(client: FlaskClient) -> None:
     plain = client.get("/")
-    squeezed = client.get("/", headers={"Accept-Encoding": "br;q=1.0, gzip;q=0.5"})
+    squeezed = client.get("/", headers=BROWSER)
     assert squeezed.headers["Content-Encoding"] == "br"
     assert brotli.decompress(squeezed.get_data()) == plain.get_data()
+    # The browser's preference wins over ours.
+    preferred = client.get("/", headers={"Accept-Encoding": "br;q=0.5, gzip;q=1.0"})
+    assert preferred.headers["Content-Encoding"] == "gzip"
 
 
 def test_the_feed_and_a_stylesheet_are_gzipped(client: FlaskClient) -> None:
