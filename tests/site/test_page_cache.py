@@ -381,3 +381,17 @@ def test_two_apps_share_one_redis_store(tmp_path):  # type: ignore[no-untyped-de
         with two.app_context():
             db.engine.dispose()
         redis.Redis.from_url(url).flushdb()
+
+
+def test_a_signed_in_customer_gets_pages_of_their_own(shop: Article, app: Flask):
+    from tests.accounts.conftest import sign_in
+    from tests.builders.billing import make_customer
+
+    anonymous = app.test_client()
+    anonymous.get("/blog/deadlift-basics")
+    customer = app.test_client()
+    assert sign_in(customer, make_customer("lifter@example.com")).status_code == 303
+    for path in ("/", "/blog/deadlift-basics", "/boxes/musclebox"):
+        page = customer.get(path)
+        assert page.status_code == 200, path
+        assert page.headers["Cache-Control"] == "private, no-store", path
