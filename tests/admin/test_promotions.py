@@ -14,11 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from shop.audit.models import AuditEntry
-from shop.billing.gateway import gateway
 from shop.billing.models import Invoice
 from shop.catalog.models import Plan
-from shop.catalog.services import sync_catalogue
-from shop.demo import seed_demo
 from shop.extensions import db
 from shop.stripe_emulator.testing import RunningEmulator
 from tests.billing.conftest import (
@@ -30,26 +27,10 @@ from tests.billing.conftest import (
 )
 from tests.builders.promotions import make_promotion_codes, new_code_form
 from tests.conftest import ADMIN_EMAIL
-from tests.helpers import csrf_token, shop_on_emulator, visible_text
+from tests.emulator_fixtures import app_settings, catalogue, pages  # noqa: F401 (fixtures)
+from tests.helpers import csrf_token, visible_text
 
 SYDNEY = ZoneInfo("Australia/Sydney")
-
-
-@pytest.fixture
-def app_settings(stripe_emulator: RunningEmulator) -> dict[str, object]:
-    return shop_on_emulator(stripe_emulator)
-
-
-@pytest.fixture
-def catalogue(app) -> None:  # type: ignore[no-untyped-def]
-    seed_demo()
-    sync_catalogue(gateway())
-
-
-@pytest.fixture
-def pages(stripe_emulator: RunningEmulator) -> FlaskClient:
-    """A browser on the emulator's hosted pages."""
-    return stripe_emulator.app.test_client()
 
 
 def _stripe_codes(stripe_emulator: RunningEmulator) -> list[dict]:

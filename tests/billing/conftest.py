@@ -4,36 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 
-from shop.billing.gateway import gateway
-from shop.catalog.services import sync_catalogue
-from shop.demo import seed_demo
 from shop.stripe_emulator.testing import RunningEmulator
-from tests.helpers import WEBHOOK_SECRET, shop_on_emulator
+from tests.emulator_fixtures import app_settings, catalogue, pages
+from tests.helpers import WEBHOOK_SECRET
 from tests.stripe_emulator.conftest import DECLINED_CARD, GOOD_CARD, LATER_FAILS_CARD
 from tests.stripe_emulator.conftest import card_form as emulator_card_form
 
-__all__ = ["DECLINED_CARD", "GOOD_CARD", "LATER_FAILS_CARD", "WEBHOOK_SECRET"]
-
-
-@pytest.fixture
-def app_settings(stripe_emulator: RunningEmulator) -> dict[str, object]:
-    return shop_on_emulator(stripe_emulator)
-
-
-@pytest.fixture
-def catalogue(app) -> None:  # type: ignore[no-untyped-def]
-    """The demo boxes and plans, synced to the emulator."""
-    seed_demo()
-    sync_catalogue(gateway())
-
-
-@pytest.fixture
-def pages(stripe_emulator: RunningEmulator) -> FlaskClient:
-    """A browser on the emulator's hosted pages."""
-    return stripe_emulator.app.test_client()
+__all__ = [
+    "DECLINED_CARD",
+    "GOOD_CARD",
+    "LATER_FAILS_CARD",
+    "WEBHOOK_SECRET",
+    "app_settings",
+    "catalogue",
+    "pages",
+]
 
 
 def deliver(stripe_emulator: RunningEmulator, client: FlaskClient) -> list[tuple[str, int]]:
