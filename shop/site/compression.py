@@ -15,13 +15,14 @@ attacker's guess matches part of the secret, and an attacker who can send the br
 and watch encrypted lengths recovers the secret byte by byte. Uncompressed, the length leaks
 nothing. The cost is small: these pages are seen by a few people, not by every visitor.
 
-Streamed responses stay streams: static files sent from disk are compressed chunk by chunk as
-they are sent (gzip too, which the library's default leaves out for streams, so a gzip-only
-client still gets small CSS), never built whole in memory; the admin's shipments CSV, under
-`/admin`, is sent as it is, still streamed. Compressed bodies are not cached by the library: a
-page carrying one visitor's CSRF token must never be served to another. A strong ETag gets the
-encoding appended (`"abc:br"`), so a cache never mistakes one encoding for another, and a
-conditional request carrying it still gets 304.
+Streamed responses stay streams: the library compresses a streamed text response chunk by chunk
+as it is sent (gzip too, which its default leaves out for streams), never building it whole in
+memory. Static files are the exception the library makes on purpose: it reads each one whole
+(the largest is 24 KB) so that the compressed file has a Content-Length and conditional requests
+get 304. The admin's shipments CSV, under `/admin`, is sent as it is, still streamed. Compressed
+bodies are not cached by the library: a page carrying one visitor's CSRF token must never be
+served to another. A strong ETag gets the encoding appended (`"abc:br"`), so a cache never
+mistakes one encoding for another, and a conditional request carrying it still gets 304.
 
 Compression is an `after_request` hook registered before any other, and Flask runs those hooks
 in the reverse order, so it runs last: it sees the finished page (the shared page cache's
