@@ -45,6 +45,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
+    from shop.site.page_cache import init_page_cache
+
+    init_page_cache(app)
+
     from shop.jobs import init_jobs
 
     init_jobs(app)

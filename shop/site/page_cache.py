@@ -392,14 +392,18 @@ class PageCache:
         running the same release with the same settings share entries; any change starts anew."""
         if self._release is None:
             digest = hashlib.sha256()
-            root = Path(self.app.root_path).parent
-            folders = [Path(self.app.root_path), Path(self.app.template_folder or "")]
-            if self.app.static_folder:
-                folders.append(Path(self.app.static_folder))
-            for folder in folders:
+            folders = {
+                "code": self.app.root_path,
+                "templates": self.app.template_folder,
+                "static": self.app.static_folder,
+            }
+            for label, name in folders.items():
+                folder = Path(self.app.root_path, name or "")
+                if not name or not folder.is_dir():
+                    continue
                 for path in sorted(folder.rglob("*")):
                     if path.is_file() and "__pycache__" not in path.parts:
-                        digest.update(str(path.relative_to(root)).encode())
+                        digest.update(f"{label}/{path.relative_to(folder)}".encode())
                         digest.update(path.read_bytes())
             config = self.app.config
             settings = {
