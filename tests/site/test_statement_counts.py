@@ -9,8 +9,12 @@ author of its own (a shared author would be loaded once and hide a per-article l
 and a hero image; the comments come in threads with replies two levels deep.
 
 The article page is read by a visitor with two comments of their own held for moderation (a
-reply on the first page, a top-level comment on the last), which it shows them. Every other page
-is read by a new visitor, with nothing of their own. The blog lists ten articles a page, so its
+reply on the first page, a top-level comment on the last), which it shows them: a page made for
+them alone. Every other page is read by a new visitor, with nothing of their own, as the first
+reader since the data changed: the page is rendered for the shared page cache
+(shop.site.page_cache), which serves the next readers without a statement; pages whose article
+lists change by themselves also ask when the next scheduled article goes live, to know how long
+the cached copy lasts ("the next publication" below). The blog lists ten articles a page, so its
 page 2 is read on 15 articles instead of 5 (five make no page 2). The comment settings row
 (shop.comments.settings), read once per request, is one of the article page's statements.
 """
@@ -86,8 +90,8 @@ def assert_statements(client: FlaskClient, path: str, expected: int) -> str:
 
 def test_home_page(app: Flask, client: FlaskClient, size: str) -> None:
     build_shop(client, size)
-    # The boxes; the three newest articles with their authors; their tags.
-    page = assert_statements(app.test_client(), "/", 3)
+    # The boxes; the three newest articles with their authors; their tags; the next publication.
+    page = assert_statements(app.test_client(), "/", 4)
     assert "Bulk article 2" in page and "By Bulk Author 2" in page
 
 
@@ -107,22 +111,23 @@ def test_box_page(app: Flask, client: FlaskClient, size: str) -> None:
 
 def test_blog_index(app: Flask, client: FlaskClient, size: str) -> None:
     build_shop(client, size)
-    # A page of articles with their authors; their tags; how many articles there are.
-    page = assert_statements(app.test_client(), "/blog/", 3)
+    # A page of articles with their authors; their tags; how many articles there are; the next
+    # publication.
+    page = assert_statements(app.test_client(), "/blog/", 4)
     assert f"By Bulk Author {min(ARTICLES_PER_PAGE, SIZES[size][1]) - 1}<" in page
 
 
 def test_blog_index_page_two(app: Flask, client: FlaskClient, size: str) -> None:
     build_shop(client, size, articles=ARTICLES_PER_PAGE + 5 if size == "small" else None)
     # As page 1.
-    page = assert_statements(app.test_client(), "/blog/?page=2", 3)
+    page = assert_statements(app.test_client(), "/blog/?page=2", 4)
     assert "By Bulk Author 10" in page
 
 
 def test_tag_page(app: Flask, client: FlaskClient, size: str) -> None:
     shop = build_shop(client, size)
     # The tag, then as the blog index.
-    page = assert_statements(app.test_client(), f"/blog/tag/{shop.tag_slug}", 4)
+    page = assert_statements(app.test_client(), f"/blog/tag/{shop.tag_slug}", 5)
     assert "By Bulk Author 4" in page
 
 
@@ -148,16 +153,16 @@ def test_article_last_comment_page(app: Flask, client: FlaskClient, size: str) -
 
 def test_feed(app: Flask, client: FlaskClient, size: str) -> None:
     build_shop(client, size)
-    # The 20 newest articles with their authors; their tags.
-    page = assert_statements(app.test_client(), "/feed.xml", 2)
+    # The 20 newest articles with their authors; their tags; the next publication.
+    page = assert_statements(app.test_client(), "/feed.xml", 3)
     assert page.count("<entry>") == min(20, SIZES[size][1])
     assert page.count("<category ") == 2 * min(20, SIZES[size][1])
 
 
 def test_sitemap(app: Flask, client: FlaskClient, size: str) -> None:
     build_shop(client, size)
-    # Every article's address and last change; the tags in use; the boxes.
-    page = assert_statements(app.test_client(), "/sitemap.xml", 3)
+    # Every article's address and last change; the tags in use; the boxes; the next publication.
+    page = assert_statements(app.test_client(), "/sitemap.xml", 4)
     assert page.count("/blog/bulk-") == SIZES[size][1]
     assert page.count("/blog/tag/") == 3
     assert page.count("/boxes/bulk-box-") == SIZES[size][0]
