@@ -3,7 +3,9 @@
     gunicorn 'shop:create_app()'
 
 Environment: HOST (default 127.0.0.1) and PORT (default 8000) make the bind address;
-WEB_CONCURRENCY sets the number of worker processes; GUNICORN_THREADS the threads in each.
+WEB_CONCURRENCY sets the number of worker processes (default: one per core), GUNICORN_THREADS
+the threads in each (default 4), GUNICORN_MAX_REQUESTS recycles workers after that many requests
+(default 0: never).
 Command-line flags still win over this file.
 """
 
@@ -27,13 +29,22 @@ if not os.environ.get("SHOP_ENV", "").strip():
 # Behind a TLS-terminating proxy on the same host: listen on loopback unless told otherwise.
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 
+# Workers and threads, for this 2-core machine (measured with `make bench`, bench/results/):
+# - One worker process per core. A page is Python work under the GIL, so one process keeps one
+#   core busy at most, and PostgreSQL and Redis share the same two cores. More processes only
+#   take turns on them and cost ~100 MB each: 4 sync workers served the uncached account page
+#   no faster than 2 (37-45 vs 48-53 req/s); they helped a little on cached pages, within the
+#   noise of a shared machine.
+# - gthread with 4 threads per worker, not sync: a request waiting on Redis (the page cache),
+#   PostgreSQL or Stripe (checkout, up to STRIPE_PAGE_TIMEOUT_SECONDS) lets the worker's other
+#   threads run, where a sync worker would leave its core idle for the whole wait; and gthread
+#   keeps keep-alive connections open, where sync closes each after one response (the bare
+#   ceiling app: ~4,900 req/s with 2 x 4 gthread, ~2,900-3,300 with 2 sync). With one thread
+#   per worker the shop served less (home 240 vs 450-490 req/s at 16 connections).
 # Each worker holds its own database pool and uses at most one connection per thread, so
-# workers x threads is the shop's peak number of PostgreSQL connections (capped at 8 x 4 = 32
-# by default, well under PostgreSQL's 100 with room for the job worker and psql).
-workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * multiprocessing.cpu_count() + 1, 8))
-
-# Threads, so one request waiting on Stripe (up to STRIPE_TIMEOUT_SECONDS) or on a slow database
-# does not hold up every other page served by its worker.
+# workers x threads is the shop's peak number of PostgreSQL connections (2 x 4 = 8 here, well
+# under PostgreSQL's 100 with room for the job worker, another instance and psql).
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 
@@ -46,10 +57,15 @@ graceful_timeout = 25
 # Idle keep-alive connections from the reverse proxy are closed after this many seconds.
 keepalive = 5
 
-# Replace each worker after about a thousand requests, at staggered times, so a slow leak never
-# grows without end and workers never all restart together.
-max_requests = 1000
-max_requests_jitter = 100
+# Workers are not recycled after a number of requests unless GUNICORN_MAX_REQUESTS says so
+# (then with 10% jitter, so workers never restart together). Measured: recycling every 1,000
+# requests cut the bare ceiling app from ~4,900 to ~880 req/s with a p99 of 0.4-0.7 s, because
+# the connections that reach a worker while it restarts wait for it, and a restarted shop
+# worker starts with cold pools and templates. The shop's workers do not grow: the benchmark
+# records each worker's peak and final memory over the whole run (well under 150 MB). Should a
+# leak appear, set GUNICORN_MAX_REQUESTS to a large number (e.g. 100000) until it is fixed.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 0)
+max_requests_jitter = max_requests // 10
 
 # Workers build the app themselves after the fork: no database connection or Redis socket is
 # ever shared between processes.

@@ -11,7 +11,10 @@ round trips (sequences are moved past them afterwards):
 - 20,000 customers, one subscription each, the states taken in turn; each with ten shipped
   months of boxes (invoices one per term), this month's box scheduled, and a shipment per
   shipped box: 200,000 shipments;
-- 240,000 recorded webhook events.
+- 240,000 recorded webhook events;
+- a copy of the client's article (same body, its own slug) with 10 approved comments, so the
+  page with 2,000 comments can be compared with the same page with 10;
+- one admin (BENCH_ADMIN_EMAIL, BENCH_ADMIN_PASSWORD) for the admin pages.
 
 Counts are the issue's multiplied by `scale` (the client's article keeps its 2,000 comments).
 Returns the counts made and the client's article's slug.
@@ -30,6 +33,7 @@ from sqlalchemy.engine import make_url
 
 from shop import create_app
 from shop.accounts.models import Customer
+from shop.accounts.services import create_admin
 from shop.billing.models import (
     BoxStatus,
     CalendarBox,
@@ -52,6 +56,11 @@ from shop.extensions import db
 CLIENT_ARTICLE = Path(__file__).resolve().parents[2] / "shared/content"
 CLIENT_SLUG = "back-pain-isnt-the-end-of-your-training"
 CLIENT_COMMENTS = 2000
+COPY_SLUG = f"{CLIENT_SLUG}-ten-comments"
+COPY_COMMENTS = 10
+# Bench-only credentials for a database that lives for the length of the run.
+BENCH_ADMIN_EMAIL = "bench-admin@example.com"
+BENCH_ADMIN_PASSWORD = "bench-admin-password-not-secret"  # noqa: S105
 CHUNK = 5000
 # Statuses for the comments on the other articles, in proportion: most approved, a real queue.
 OTHER_STATUSES = (
@@ -104,6 +113,9 @@ def build_dataset(url: str, scale: float) -> dict[str, Any]:
         )
         _articles(client.author_id, template, now, scale, counts)
         _comments(client.id, now, scale, counts)
+        _client_copy(client, now, counts)
+        admin = create_admin(BENCH_ADMIN_EMAIL, BENCH_ADMIN_PASSWORD)
+        counts["admin_id"] = admin.id
         _business(now, scale, counts)
         _webhook_events(now, scale, counts)
         for table in ("articles", "tags", "comments", "customers", "subscriptions", "invoices",
@@ -193,6 +205,46 @@ def _comments(client_id: int, now: Any, scale: float, counts: dict) -> None:
     _bulk(Comment.__table__, rows)
     counts["comments"] = len(rows)
     counts["client_comments"] = CLIENT_COMMENTS
+
+
+def _client_copy(client: Article, now: Any, counts: dict) -> None:
+    """The client's article under another slug, a day older, with COPY_COMMENTS approved ones."""
+    copy_id = _next_id(Article)
+    _bulk(
+        Article.__table__,
+        [
+            {
+                "id": copy_id,
+                "slug": COPY_SLUG,
+                "title": client.title,
+                "excerpt": client.excerpt,
+                "body_markdown": client.body_markdown,
+                "body_html": client.body_html,
+                "reading_minutes": client.reading_minutes,
+                "hero_image_path": client.hero_image_path,
+                "hero_image_alt": client.hero_image_alt,
+                "status": ArticleStatus.PUBLISHED,
+                "published_at": client.published_at - timedelta(days=1),
+                "author_id": client.author_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
+    )
+    _bulk(article_tags, [{"article_id": copy_id, "tag_id": tag.id} for tag in client.tags])
+    first = _next_id(Comment)
+    start = now - timedelta(days=20)
+    _bulk(
+        Comment.__table__,
+        [
+            _comment(first + n, copy_id, None if n % 2 == 0 else first + n - 1,
+                     first + n - n % 2, n, start, now)
+            | {"status": CommentStatus.APPROVED}
+            for n in range(COPY_COMMENTS)
+        ],
+    )  # fmt: skip
+    counts["client_copy"] = COPY_SLUG
+    counts["client_copy_comments"] = COPY_COMMENTS
 
 
 def _comment(

@@ -96,6 +96,9 @@ class Subscription(ShipToMixin, TimestampMixin, Base):
     """
 
     __tablename__ = "subscriptions"
+    # The admin's subscriptions list, newest first: its first page is read from this index
+    # instead of sorting every subscription (bench/results: 94 ms -> about 1 ms at 20,000).
+    __table_args__ = (Index("ix_subscriptions_created_at_id", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stripe_subscription_id: Mapped[str] = mapped_column(String(255), unique=True)
@@ -238,6 +241,11 @@ class WebhookEvent(Base):
     """Every verified Stripe event received, once, with what became of it."""
 
     __tablename__ = "webhook_events"
+    # Every admin page counts failed events and overdue queued ones (the admin bar's badges, the
+    # sweep): by outcome, then due time, without reading every event ever received.
+    __table_args__ = (
+        Index("ix_webhook_events_outcome_next_attempt_at", "outcome", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stripe_event_id: Mapped[str] = mapped_column(String(255), unique=True)
