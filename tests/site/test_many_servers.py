@@ -36,13 +36,13 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from shop.billing.models import CalendarBox, Invoice, Subscription, WebhookEvent
-from shop.comments.models import CommentStatus
+from shop.comments.models import Comment, CommentStatus
 from shop.stripe_emulator.webhooks import delivery_headers
 from tests.builders.content import make_admin, make_article, make_comment
 from tests.conftest import IS_POSTGRES
 from tests.faults.servers import TEST_WEBHOOK_SECRET, ShopServer
 from tests.faults.storm import check_convergence, pending_work, wait_until_settled
-from tests.site.two_shops import TwoShops, wait_for
+from tests.site.two_shops import COMMENT_MIN_SECONDS, TwoShops, wait_for
 from tests.stripe_emulator.conftest import GOOD_CARD, card_form
 
 pytestmark = pytest.mark.skipif(
@@ -54,6 +54,7 @@ pytestmark = pytest.mark.skipif(
 TIMEOUT = 15  # seconds for any one HTTP request
 SETTLE_SECONDS = 60
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_STAMP = re.compile(r'name="rendered_at"[^>]*value="([^"]+)"')
 _ATTEMPT = re.compile(r'name="attempt"[^>]*value="([^"]+)"')
 
 
@@ -100,6 +101,20 @@ def signed_in_admin(shops: TwoShops, server: ShopServer) -> requests.Session:
     )
     assert answer.status_code == 303, (answer.status_code, answer.text[:500])
     return admin
+
+
+def rename_behind_the_shops_back(shops: TwoShops, article_id: int, title: str) -> None:
+    """Retitle an article with plain SQL, which no instance hears of: a page that still shows the
+    old title was served from the cache."""
+    engine = sa.create_engine(shops.database_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE articles SET title = :title WHERE id = :id"),
+                {"title": title, "id": article_id},
+            )
+    finally:
+        engine.dispose()
 
 
 def test_a_rate_limit_counts_the_requests_to_every_instance(shops: TwoShops, show) -> None:
@@ -179,17 +194,9 @@ def test_a_comment_approved_on_one_instance_shows_on_the_other_at_once(shops: Tw
         page = read(server)
         assert "Deadlifts on two servers" in page and held_text not in page
 
-    # Renamed behind the shop's back (SQL no instance hears of): both instances still serve the
-    # page they have cached, so the check below is about invalidation, not about rendering anew.
-    engine = sa.create_engine(shops.database_url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.begin() as connection:
-            connection.execute(
-                sa.text("UPDATE articles SET title = :title WHERE id = :id"),
-                {"title": "Deadlifts, renamed quietly", "id": article_id},
-            )
-    finally:
-        engine.dispose()
+    # Renamed behind the shop's back: both instances still serve the page they have cached, so
+    # the check below is about invalidation, not about rendering anew.
+    rename_behind_the_shops_back(shops, article_id, "Deadlifts, renamed quietly")
     for server in (shops.a, shops.b):
         assert "Deadlifts on two servers" in read(server), f"{server.base_url} did not cache"
 
@@ -207,6 +214,49 @@ def test_a_comment_approved_on_one_instance_shows_on_the_other_at_once(shops: Tw
         page = read(server)
         assert held_text in page, f"{server.base_url} still shows the old page\n{shops.logs()}"
         assert "Deadlifts, renamed quietly" in page
+
+
+def test_a_form_on_a_page_one_instance_cached_posts_to_the_other(shops: TwoShops) -> None:
+    """The shared copy's holes (CSRF token, time stamp) are filled for each visitor by whichever
+    instance serves it, and the other instance accepts them."""
+    with shops.db():
+        article = make_article(title="Squats on two servers")
+        path, article_id = f"/blog/{article.slug}", article.id
+    assert requests.get(shops.a.url(path), timeout=TIMEOUT).status_code == 200  # A renders it
+    rename_behind_the_shops_back(shops, article_id, "Squats, renamed quietly")
+
+    visitor = browser()
+    page = get(visitor, shops.b.url(path))
+    assert page.status_code == 200
+    assert "Squats on two servers" in page.text, "B did not serve the cached copy"
+    token, stamp = _CSRF.search(page.text), _STAMP.search(page.text)
+    assert token and stamp, "no comment form on the article"
+    time.sleep(COMMENT_MIN_SECONDS + 0.2)  # a person takes longer than the time trap to type
+    body = f"Tried this on leg day {uuid.uuid4().hex[:8]}"
+    posted = post(
+        visitor,
+        shops.a.url(f"{path}/comments"),
+        {
+            "csrf_token": html.unescape(token.group(1)),
+            "rendered_at": html.unescape(stamp.group(1)),
+            "comment": body,
+            "author": "Robin Squat",
+            "email": "robin@example.com",
+            "url": "",
+            "mb_trap": "",
+        },
+    )
+    assert posted.status_code == 303, posted.text[:500]
+    with shops.db() as session:
+        comment = session.scalars(select(Comment).where(Comment.body == body)).one()
+        # Held as a first comment is, not caught by the time trap as a bot.
+        assert comment.status is CommentStatus.PENDING, comment.status_reasons
+
+    # Their own held comment is on the page each instance makes for them, never on the shared one.
+    own = get(visitor, shops.b.url(path))
+    assert body in html.unescape(own.text) and "awaiting moderation" in own.text
+    anonymous = requests.get(shops.a.url(path), timeout=TIMEOUT)
+    assert body not in html.unescape(anonymous.text)
 
 
 # -- webhooks ---------------------------------------------------------------------------------

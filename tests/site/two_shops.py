@@ -51,6 +51,8 @@ PAGE_CACHE_URL = "redis://127.0.0.1:6379/10"
 RATE_LIMITS_URL = "redis://127.0.0.1:6379/11"
 # Low enough for a test to reach it in a few requests; the other limits keep their defaults.
 CUSTOMER_LOGIN_RATE_LIMIT = "3 per minute"
+# The comment form's time trap, shortened so a test waits one second, not three.
+COMMENT_MIN_SECONDS = 1
 START_SECONDS = 30  # each gunicorn's /healthz, each worker's first log line
 
 
@@ -135,6 +137,7 @@ class TwoShops:
             RATELIMIT_STORAGE_URI=RATE_LIMITS_URL,
             PAGE_CACHE_URL=PAGE_CACHE_URL,
             CUSTOMER_LOGIN_RATE_LIMIT=CUSTOMER_LOGIN_RATE_LIMIT,
+            COMMENT_MIN_SECONDS=str(COMMENT_MIN_SECONDS),
             # A job retried after a lock wait converges in a second, not thirty.
             JOB_RETRY_SECONDS="1",
         )
