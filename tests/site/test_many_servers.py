@@ -8,6 +8,7 @@ load balancer picks for each request:
   spreading requests over the servers gains nothing;
 - a session and the CSRF token it carries, made by one instance, are accepted by every other
   (both are signed with the shared SECRET_KEY); a token that is not the session's is refused;
+  a form on a page one instance rendered and another served from the cache posts to either;
 - a change made through one instance (a comment approved in the admin) shows on every instance
   at once: rendered pages live in the shared page cache and are invalidated there, not per server;
 - Stripe's deliveries, split over the instances and some sent to both at the same moment, are
@@ -131,8 +132,8 @@ def test_a_rate_limit_counts_the_requests_to_every_instance(shops: TwoShops, sho
         )
         answers.append((name, answer.status_code, answer.headers.get("X-RateLimit-Remaining")))
     show(f"\nsign-in requests (instance, status, remaining): {answers}")
-    # B's second request and A's third are refused though each instance saw only two or three:
-    # the count is shared.
+    # The fourth request, B's second, is refused though B itself had let only one through: the
+    # count is shared.
     assert [status for _name, status, _left in answers] == [303, 303, 303, 429, 429, 429]
     assert [left for _name, _status, left in answers[:3]] == ["2", "1", "0"]
 
