@@ -577,6 +577,21 @@ def _respond(entry: Entry) -> Response:
     return response
 
 
+_SHARED_VIEWS: set[Callable[..., Any]] = set()
+
+
+def _is_shared_page_read() -> bool:
+    """A GET of a shared page: no rate limit applies to one (the shop limits forms, not reading),
+    and a shared copy costs next to nothing, so the limiter's per-request bookkeeping is skipped."""
+    return (
+        request.method in ("GET", "HEAD")
+        and current_app.view_functions.get(request.endpoint or "") in _SHARED_VIEWS
+    )
+
+
+limiter.request_filter(_is_shared_page_read)
+
+
 def shared_page(
     *topics: str,
     args: Iterable[str] = (),
@@ -601,9 +616,7 @@ def shared_page(
             page = f"{request.path}?{query}"
             return cache.serve(page, topics, lambda: view(**view_args), until)
 
-        # No rate limit applies to these pages, and a shared copy costs next to nothing: skip
-        # the limiter's per-request bookkeeping (the only limits the shop sets are on forms).
-        limiter.exempt(wrapper)
+        _SHARED_VIEWS.add(wrapper)
         return wrapper  # type: ignore[return-value]
 
     return decorate
