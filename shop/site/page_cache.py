@@ -233,6 +233,12 @@ def hole(name: str) -> str:
     return _HOLES[name].fill()
 
 
+def keep_private() -> None:
+    """Called by a view while rendering: this answer is not to be shared, though it is a 200 (e.g.
+    a "reply to" link naming no comment: every made-up number would otherwise be a new copy)."""
+    g._page_kept_private = True
+
+
 def _placeholder(name: str) -> str:
     """A marker no visitor can guess (so none can type it into a comment), alike in every
     process and instance that shares the secret key."""
@@ -476,7 +482,11 @@ class PageCache:
             g.pop(field, None)
             if token_before is not None:
                 setattr(g, field, token_before)
-        if response.status_code != 200 or response.is_streamed:
+        if (
+            response.status_code != 200
+            or response.is_streamed
+            or g.pop("_page_kept_private", False)
+        ):
             return _private(_filled(response))
         body = response.get_data()
         holes = [name for name in _HOLES if _placeholder(name).encode() in body]

@@ -288,6 +288,16 @@ def test_a_reply_link_is_its_own_page(shop: Article, client: FlaskClient):
     assert "Cancel reply" in text_of(replying) and "Cancel reply" not in text_of(plain)
 
 
+def test_a_reply_link_naming_no_comment_is_not_kept(shop: Article, client: FlaskClient):
+    """Made-up ids would each be a copy of their own: they are rendered each time instead."""
+    for made_up in ("999", "12345"):
+        page = client.get(f"/blog/deadlift-basics?replyto={made_up}")
+        assert page.status_code == 200
+        assert page.headers["Cache-Control"] == "private, no-store"
+        assert "Cancel reply" not in text_of(page)
+        assert len(statements_of_get(client, f"/blog/deadlift-basics?replyto={made_up}")) > 0
+
+
 def test_errors_are_not_kept(shop: Article, client: FlaskClient):
     assert client.get("/blog/not-yet").status_code == 404
     make_article("not-yet", title="Not yet")
