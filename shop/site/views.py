@@ -97,10 +97,11 @@ def security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        CONTENT_SECURITY_POLICY.format(payment_origins=_payment_origins()),
-    )
+    policy = current_app.extensions.get("content_security_policy")
+    if policy is None:  # the settings it is made from don't change while the app runs
+        policy = CONTENT_SECURITY_POLICY.format(payment_origins=_payment_origins())
+        current_app.extensions["content_security_policy"] = policy
+    response.headers.setdefault("Content-Security-Policy", policy)
     if current_app.config["SHOP_ENV"] == "production":
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
