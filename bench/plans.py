@@ -1,18 +1,18 @@
 """What SQL each benchmarked page runs on the full dataset, and PostgreSQL's plans for it.
 
-`capture(url, secret_key, admin_id, pages)` builds the shop in this process against the bench
-database, requests each page with Flask's test client (anonymous pages without cookies, admin
-pages as the dataset's admin, the account page as a customer), and collects every statement the
-page runs with its parameters through SQLAlchemy's `before_cursor_execute` event. Each page is
-requested twice: the first request shows what a page costs to make; the second what it costs once
-made (a page the shared page cache holds runs no SQL at all).
+`capture(url, secret_key, admin_id, customer_id, pages)` builds the shop in this process against
+the bench database, requests each page with Flask's test client (anonymous pages without
+cookies, admin pages as the dataset's admin, the account page as a customer), and collects every
+statement the page runs with its parameters through SQLAlchemy's `before_cursor_execute` event.
+Each page is requested twice, and each request timed: the first shows what the page costs to
+make; the second what it costs once made (the shared page cache may answer it).
 
 For the pages asked to be explained, each SELECT of the first request runs again under
 `EXPLAIN (ANALYZE, BUFFERS)` with the same parameters. The report keeps per page: the statement
-count, the total execution time, the plan of the slowest statements, and every sequential scan
-of a large table (over LARGE_TABLE_ROWS rows), because on the full dataset a full scan of a big
-table is what makes a page slow as the shop grows. Statements that change data are counted but
-never explained (EXPLAIN ANALYZE would run them).
+counts and request times, the total execution time, the plan of the slowest statements, and
+every sequential scan of a large table (over LARGE_TABLE_ROWS rows), because on the full dataset
+a full scan of a big table is what makes a page slow as the shop grows. Statements that change
+data are counted but never explained (EXPLAIN ANALYZE would run them).
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ class PagePlans:
     statements: list[Statement]
     second_count: int
     explained: bool
+    first_ms: float
+    second_ms: float
 
     @property
     def total_ms(self) -> float:
@@ -102,14 +104,27 @@ def capture(url: str, secret_key: str, admin_id: int, customer_id: int, pages: l
                     session[CUSTOMER_SESSION_KEY] = customer_id
                     session[CUSTOMER_EPOCH_KEY] = 0
             seen.clear()
+            asked = time.perf_counter()
             status = client.get(page.path).status_code
+            first_ms = (time.perf_counter() - asked) * 1000
             first = list(seen)
             seen.clear()
+            asked = time.perf_counter()
             client.get(page.path)
+            second_ms = (time.perf_counter() - asked) * 1000
             second = len(seen)
             statements = [Statement(sql, params) for sql, params in first]
             results.append(
-                PagePlans(page.label, page.path, status, statements, second, page.explain)
+                PagePlans(
+                    page.label,
+                    page.path,
+                    status,
+                    statements,
+                    second,
+                    page.explain,
+                    first_ms,
+                    second_ms,
+                )
             )
     finally:
         event.remove(engine, "before_cursor_execute", collect)
@@ -157,14 +172,15 @@ def _table_rows(conn: Any, table: str) -> int:
 def report(results: list[PagePlans]) -> list[str]:
     """Markdown: a table of statements per page, then the explained pages' notable plans."""
     lines = [
-        "| page | status | statements (first request) | statements (again) "
-        "| SQL execution ms (EXPLAIN ANALYZE) | seq scans of large tables |",
-        "|---|---:|---:|---:|---:|---|",
+        "| page | status | statements (first request) | statements (again) | first request ms "
+        "| again ms | SQL execution ms (EXPLAIN ANALYZE) | seq scans of large tables |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         scans = sorted({t for s in r.statements for t in s.large_seq_scans})
         lines.append(
             f"| {r.label} | {r.status} | {len(r.statements)} | {r.second_count} "
+            f"| {r.first_ms:.1f} | {r.second_ms:.1f} "
             f"| {f'{r.total_ms:.1f}' if r.explained else '—'} "
             f"| {', '.join(scans) if scans else ('none' if r.explained else '—')} |"
         )

@@ -9,7 +9,9 @@ its own share so no two threads send the same one. Each maker returns those raw 
   the keys shop.accounts.sessions reads (customer_id, customer_epoch), as sign-in leaves them;
 - `comment_visitors`: readers who each fetched the article page first, as a browser does (their
   own session cookie, CSRF token and signed form time stamp, read from the page the shop sent);
-  every POST then has its own name, email and text, so the shop stores each one;
+  every POST then has its own name, email and text, so the shop stores each one, and comes
+  from its visitor's own address (X-Forwarded-For: the bench serves the shop behind one proxy,
+  TRUSTED_PROXY_COUNT=1, as production does);
 - `webhook_events`: Stripe events with distinct ids, signed with Stripe's scheme
   (`t=<unix time>,v1=hex(hmac_sha256(secret, f"{t}.{body}"))`) just before the run, so their
   time stamps are well within the shop's tolerance;
@@ -136,7 +138,8 @@ def comment_requests(
     (the shop refuses the same text from the same email twice)."""
     requests = []
     for n in range(count):
-        visitor = visitors[n % len(visitors)]
+        number = n % len(visitors)
+        visitor = visitors[number]
         body = urlencode(
             {
                 "csrf_token": visitor.csrf_token,
@@ -158,6 +161,8 @@ def comment_requests(
                 {
                     "Cookie": f"session={visitor.session}",
                     "Content-Type": "application/x-www-form-urlencoded",
+                    # Each visitor's own address, as the proxy in front reports it.
+                    "X-Forwarded-For": f"10.1.{number // 250}.{number % 250 + 1}",
                 },
                 body,
             )
