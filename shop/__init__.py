@@ -31,7 +31,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             app.config["SITE_URL"], app.config["EXTRA_TRUSTED_HOSTS"]
         )
     from shop.site.hosts import RefuseUntrustedHosts  # inside ProxyFix: sees X-Forwarded-Host
+    from shop.site.page_cache import KeptPageShortcut  # inside the host check
 
+    app.wsgi_app = KeptPageShortcut(app, app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = RefuseUntrustedHosts(app, app.wsgi_app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXY_COUNT"]:
         hops = app.config["TRUSTED_PROXY_COUNT"]

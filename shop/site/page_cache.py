@@ -431,21 +431,38 @@ class PageCache:
         render: Callable[[], Any],
         until: Callable[[], datetime | None] | None,
     ) -> Response:
-        key = f"page:{self.release}:{page}"
-        topic_keys = [f"topic:{topic}" for topic in topics]
         try:
-            raw, *found = self.store.get_many([key, *topic_keys])
+            entry, current, versions = self.lookup(page, topics)
         except StoreUnavailable as exc:
             logger.warning("page cache unavailable, rendering uncached: %s", exc)
             return _private(render())
-        versions = [value.decode() if value is not None else None for value in found]
-        entry = Entry.load(raw)
-        if entry is None or entry.versions != versions or entry.fresh_until <= utcnow().timestamp():
+        if not current:
+            key, topic_keys = self._keys(page, topics)
             made = self._render(key, topic_keys, versions, entry, render, until)
             if isinstance(made, Response):
                 return made
             entry = made
+        assert entry is not None
         return _respond(entry)
+
+    def _keys(self, page: str, topics: tuple[str, ...]) -> tuple[str, list[str]]:
+        return f"page:{self.release}:{page}", [f"topic:{topic}" for topic in topics]
+
+    def lookup(
+        self, page: str, topics: tuple[str, ...]
+    ) -> tuple[Entry | None, bool, list[str | None]]:
+        """The kept entry for a page (if any), whether it is current, and the topics' versions
+        now. One round trip to the store; raises StoreUnavailable."""
+        key, topic_keys = self._keys(page, topics)
+        raw, *found = self.store.get_many([key, *topic_keys])
+        versions = [value.decode() if value is not None else None for value in found]
+        entry = Entry.load(raw)
+        current = (
+            entry is not None
+            and entry.versions == versions
+            and entry.fresh_until > utcnow().timestamp()
+        )
+        return entry, current, versions
 
     def _render(
         self,
@@ -587,7 +604,13 @@ def _respond(entry: Entry) -> Response:
     return response
 
 
-_SHARED_VIEWS: set[Callable[..., Any]] = set()
+@dataclass(frozen=True)
+class SharedSpec:
+    topics: tuple[str, ...]
+    accepted: frozenset[str]
+
+
+_SHARED_VIEWS: dict[Callable[..., Any], SharedSpec] = {}
 
 
 def _is_shared_page_read() -> bool:
@@ -626,10 +649,65 @@ def shared_page(
             page = f"{request.path}?{query}"
             return cache.serve(page, topics, lambda: view(**view_args), until)
 
-        _SHARED_VIEWS.add(wrapper)
+        _SHARED_VIEWS[wrapper] = SharedSpec(topics, accepted)
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+class KeptPageShortcut:
+    """WSGI middleware: a request for a shared page that is kept and current is answered here,
+    before Flask dispatches it, so a kept page costs about what a bare Flask response does.
+
+    It pushes the request context (so the session, the visitor's CSRF token and the app's
+    response hooks work as usual), finds the view, and asks the same questions as `@shared_page`:
+    does this visitor share the page, is the query string one the page knows, is the kept copy
+    current? If so the copy is answered through `_respond` and `app.process_response` (the
+    security headers, compression and the session cookie: every after-request hook), as Flask
+    would. Skipped are the before-request hooks, none of which applies to reading a kept shared
+    page: the rate limiter (not applied to reading), CSRF checks (GET), and the refusals of NUL
+    characters and uploaded files (a kept page is one Flask answered 200 for exactly this path
+    and query). Anything else — a miss, a private visitor, an error — goes on to Flask. Off in
+    development, where Flask refuses requests from other computers before anything else.
+    """
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Any]) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        cache: PageCache | None = self.app.extensions.get("page_cache")
+        if (
+            cache is not None
+            and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+            and self.app.config["SHOP_ENV"] != "development"
+        ):
+            response = self._kept(cache, environ)
+            if response is not None:
+                return response(environ, start_response)
+        return self.wsgi_app(environ, start_response)
+
+    def _kept(self, cache: PageCache, environ: dict[str, Any]) -> Response | None:
+        context = self.app.request_context(environ)
+        context.push()
+        try:
+            if request.routing_exception is not None:
+                return None
+            spec = _SHARED_VIEWS.get(self.app.view_functions.get(request.endpoint or ""))  # type: ignore[arg-type]
+            if spec is None or not visitor_shares_pages():
+                return None
+            query = _canonical_query(spec.accepted)
+            if query is None:
+                return None
+            entry, current, _versions = cache.lookup(f"{request.path}?{query}", spec.topics)
+            if entry is None or not current:
+                return None
+            return self.app.process_response(_respond(entry))
+        except Exception:  # Flask answers instead, with its own error handling
+            logger.exception("page cache: a kept page could not be served; Flask answers")
+            return None
+        finally:
+            context.pop()
 
 
 def init_page_cache(app: Flask) -> None:

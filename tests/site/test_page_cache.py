@@ -405,3 +405,38 @@ def test_a_signed_in_customer_gets_pages_of_their_own(shop: Article, app: Flask)
         page = customer.get(path)
         assert page.status_code == 200, path
         assert page.headers["Cache-Control"] == "private, no-store", path
+
+
+def test_a_kept_page_is_answered_before_flask_dispatches(shop: Article, app: Flask):
+    """The shortcut (KeptPageShortcut): no before-request hook, no view; the response hooks
+    (security headers, the new visitor's session cookie) still run."""
+    dispatched: list[str] = []
+    app.before_request_funcs.setdefault(None, []).append(lambda: dispatched.append("x") and None)
+    reader = app.test_client()
+    first = reader.get("/blog/deadlift-basics")  # made and kept by Flask
+    assert dispatched == ["x"]
+    for path in ("/blog/deadlift-basics", "/blog/deadlift-basics"):
+        visitor = app.test_client()  # a new visitor: gets a session (and CSRF token) of their own
+        kept = visitor.get(path)
+        assert kept.status_code == 200
+        assert "session=" in kept.headers["Set-Cookie"]
+        assert kept.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+        assert kept.headers["X-Frame-Options"] == "DENY"
+        token = _CSRF.search(kept.get_data(as_text=True))
+        assert token and "pagehole" not in token.group(1)
+    again = reader.get("/blog/deadlift-basics", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert dispatched == ["x"]
+    # A visitor with something of their own still goes through Flask.
+    with reader.session_transaction() as session:
+        session["_flashes"] = [("info", "Hello again.")]
+    assert "Hello again." in text_of(reader.get("/blog/deadlift-basics"))
+    assert dispatched == ["x", "x"]
+
+
+def test_a_comment_posted_from_a_page_the_shortcut_served_is_accepted(shop: Article, app: Flask):
+    app.test_client().get("/blog/deadlift-basics")
+    reader = app.test_client()
+    data = comment_form(reader, "deadlift-basics", comment="Posted from a kept copy")
+    assert reader.post("/blog/deadlift-basics/comments", data=data).status_code in (302, 303)
+    assert db.session.scalars(db.select(Comment).where(Comment.body == "Posted from a kept copy"))
