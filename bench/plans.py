@@ -78,6 +78,9 @@ def capture(url: str, secret_key: str, admin_id: int, customer_id: int, pages: l
             "SQLALCHEMY_DATABASE_URI": url,
             "RATELIMIT_ENABLED": False,
             "SITE_URL": "http://localhost",
+            # This process's own cache (the settings read the environment, not this dict, to
+            # choose the default): the second request of a shared page is served from it.
+            "PAGE_CACHE_URL": "memory://",
         }
     )
     with app.app_context():
@@ -93,7 +96,9 @@ def capture(url: str, secret_key: str, admin_id: int, customer_id: int, pages: l
     event.listen(engine, "before_cursor_execute", collect)
     try:
         for page in pages:
-            client = app.test_client()
+            # An anonymous reader's browser brings back no cookie it was not asked to keep;
+            # one without any cookie is the visitor the shared page cache serves.
+            client = app.test_client(use_cookies=page.who != "anonymous")
             if page.who == "admin":
                 with client.session_transaction() as session:
                     session["_user_id"] = f"admin:{admin_id}:0"
