@@ -49,7 +49,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, wraps
 from pathlib import Path
@@ -60,6 +60,7 @@ from werkzeug.http import is_resource_modified
 
 from shop.db import utcnow
 from shop.extensions import limiter
+from shop.site.compression import chosen_encoding, compressed_copies, offer_copies
 
 logger = logging.getLogger(__name__)
 
@@ -362,6 +363,7 @@ class Entry:
     content_type: str
     fresh_until: float  # unix seconds, on the shop's clock (shop.db.utcnow)
     body: bytes
+    encoded: dict[str, bytes] = field(default_factory=dict)  # a page without holes, compressed
 
     def dump(self) -> bytes:
         head = {
@@ -371,18 +373,34 @@ class Entry:
             "holes": self.holes,
             "content_type": self.content_type,
             "fresh_until": self.fresh_until,
+            "sizes": [len(self.body), *(len(data) for data in self.encoded.values())],
+            "encodings": list(self.encoded),
         }
-        return json.dumps(head, separators=(",", ":")).encode() + b"\n" + self.body
+        parts = [
+            json.dumps(head, separators=(",", ":")).encode(),
+            self.body,
+            *self.encoded.values(),
+        ]
+        return b"\n".join(parts[:1]) + b"\n" + b"".join(parts[1:])
 
     @classmethod
     def load(cls, raw: bytes | None) -> Entry | None:
         if not raw:
             return None
-        head, _, body = raw.partition(b"\n")
+        head, _, data = raw.partition(b"\n")
         try:
             fields = json.loads(head)
-            return cls(body=body, **fields)
-        except (ValueError, TypeError):
+            sizes, encodings = fields.pop("sizes"), fields.pop("encodings")
+            if sum(sizes) != len(data) or len(sizes) != len(encodings) + 1:
+                return None
+            chunks, start = [], 0
+            for size in sizes:
+                chunks.append(data[start : start + size])
+                start += size
+            return cls(
+                body=chunks[0], encoded=dict(zip(encodings, chunks[1:], strict=True)), **fields
+            )
+        except (ValueError, TypeError, KeyError):
             return None
 
 
@@ -513,14 +531,17 @@ class PageCache:
             last_modified = previous.last_modified
         else:
             last_modified = max(now, previous.last_modified + 1 if previous else now)
+        content_type = response.content_type or "text/html; charset=utf-8"
+        encoded = {} if holes else compressed_copies(body, response.mimetype)
         entry = Entry(
             versions=[v for v in versions if v is not None],
             etag=etag,
             last_modified=last_modified,
             holes=holes,
-            content_type=response.content_type or "text/html; charset=utf-8",
+            content_type=content_type,
             fresh_until=0.0,
             body=body,
+            encoded=encoded,
         )
         fresh_until = _fresh_until(until)
         entry.fresh_until = fresh_until.timestamp()
@@ -567,9 +588,12 @@ def _private(response: Any) -> Response:
 
 
 def _respond(entry: Entry) -> Response:
-    """The entry for this visitor: 304 when their copy is current, else the page, filled in."""
+    """The entry for this visitor: 304 when their copy is current, else the page, filled in and
+    compressed as the browser accepts."""
     last_modified = entry.last_modified
     etag, weak = entry.etag, False
+    mimetype = entry.content_type.split(";")[0].strip()
+    encoding = chosen_encoding(mimetype, len(entry.body))
     if entry.holes:
         ages = [age for name in entry.holes if (age := _HOLES[name].max_age())]
         window = max(60, min(ages) // 2) if ages else LONGEST_ENTRY_SECONDS
@@ -583,9 +607,11 @@ def _respond(entry: Entry) -> Response:
             return f"{entry.etag}-{mark}"
 
         etag = visitor_etag() if session.get(_csrf_field()) else ""
+    # A strong ETag names the coding too (the compression hook adds it to a 200).
+    sent_etag = f"{etag}:{encoding}" if encoding and not weak else etag
     modified = not etag or is_resource_modified(
         request.environ,
-        etag=f'W/"{etag}"' if weak else etag,
+        etag=f'W/"{sent_etag}"' if weak else sent_etag,
         last_modified=datetime.fromtimestamp(last_modified, UTC),
     )
     if modified:
@@ -593,14 +619,18 @@ def _respond(entry: Entry) -> Response:
         for name in entry.holes:
             body = body.replace(_placeholder(name).encode(), _HOLES[name].fill().encode())
         response = Response(body, status=200, content_type=entry.content_type)
+        offer_copies(response, entry.encoded, fast=bool(entry.holes))
         if entry.holes:
             etag = visitor_etag()
+        response.set_etag(etag, weak=weak)
     else:
         response = Response(status=304)
-    response.set_etag(etag, weak=weak)
+        response.set_etag(sent_etag, weak=weak)
     response.last_modified = datetime.fromtimestamp(last_modified, UTC)
     response.headers["Cache-Control"] = "private, no-cache" if entry.holes else "public, no-cache"
     response.vary.add("Cookie")
+    if encoding or entry.encoded:
+        response.vary.add("Accept-Encoding")
     return response
 
 

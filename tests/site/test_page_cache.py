@@ -440,3 +440,58 @@ def test_a_comment_posted_from_a_page_the_shortcut_served_is_accepted(shop: Arti
     data = comment_form(reader, "deadlift-basics", comment="Posted from a kept copy")
     assert reader.post("/blog/deadlift-basics/comments", data=data).status_code in (302, 303)
     assert db.session.scalars(db.select(Comment).where(Comment.body == "Posted from a kept copy"))
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_kept_pages_are_sent_compressed_and_revalidate_per_coding(
+    shop: Article, app: Flask, encoding: str
+):
+    import gzip
+
+    import brotli
+
+    decode = brotli.decompress if encoding == "br" else gzip.decompress
+    plain = app.test_client().get("/blog/")
+    reader = app.test_client()
+    for _ in range(2):  # made, then kept
+        page = reader.get("/blog/", headers={"Accept-Encoding": encoding})
+        assert page.headers["Content-Encoding"] == encoding
+        assert "Accept-Encoding" in page.headers["Vary"]
+        assert decode(page.get_data()) == plain.get_data()
+        assert page.headers["ETag"] == plain.headers["ETag"][:-1] + f':{encoding}"'
+    again = reader.get(
+        "/blog/", headers={"Accept-Encoding": encoding, "If-None-Match": page.headers["ETag"]}
+    )
+    assert again.status_code == 304 and again.headers["ETag"] == page.headers["ETag"]
+    # The uncompressed copy's validator does not stand for the compressed one, nor the reverse.
+    other = reader.get(
+        "/blog/", headers={"Accept-Encoding": encoding, "If-None-Match": plain.headers["ETag"]}
+    )
+    assert other.status_code == 200
+    assert reader.get("/blog/", headers={"If-None-Match": page.headers["ETag"]}).status_code == 200
+
+
+def test_a_page_with_a_form_is_compressed_for_each_visitor_with_their_own_token(
+    shop: Article, app: Flask
+):
+    import brotli
+
+    app.test_client().get("/blog/deadlift-basics")
+    pages = [
+        brotli.decompress(
+            app.test_client()
+            .get("/blog/deadlift-basics", headers={"Accept-Encoding": "br"})
+            .get_data()
+        ).decode()
+        for _ in range(2)
+    ]
+    tokens = [_CSRF.search(page) for page in pages]
+    assert tokens[0] and tokens[1] and tokens[0].group(1) != tokens[1].group(1)
+    assert "pagehole" not in pages[0] and "Approved and public." in pages[0]
+
+
+def test_a_browser_refusing_every_coding_gets_the_page_as_is(shop: Article, app: Flask):
+    app.test_client().get("/feed.xml")
+    page = app.test_client().get("/feed.xml", headers={"Accept-Encoding": "br;q=0, gzip;q=0"})
+    assert "Content-Encoding" not in page.headers
+    assert page.get_data().startswith(b"<?xml")
