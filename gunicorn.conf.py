@@ -29,7 +29,9 @@ if not os.environ.get("SHOP_ENV", "").strip():
 # Behind a TLS-terminating proxy on the same host: listen on loopback unless told otherwise.
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 
-# Workers and threads, for this 2-core machine (measured with `make bench`, bench/results/):
+# Workers and threads, for this 2-core machine (measured 2026-11-30 with the benchmark's dataset
+# and settings, wrk 3 s per figure, on a shared machine: runs differ by up to a third; `make
+# bench` records the chosen settings' figures in bench/results/):
 # - One worker process per core. A page is Python work under the GIL, so one process keeps one
 #   core busy at most, and PostgreSQL and Redis share the same two cores. More processes only
 #   take turns on them and cost ~100 MB each: 4 sync workers served the uncached account page
