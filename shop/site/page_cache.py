@@ -151,16 +151,30 @@ class RedisStore:
     """Redis, shared by every worker and every instance of the shop."""
 
     # A page waits at most this long for the cache before it is rendered without it.
-    TIMEOUT_SECONDS = 0.5
+    READ_TIMEOUT_SECONDS = 0.5
+    # Marking a topic changed is what keeps every kept page true, so it waits longer and tries
+    # again (a busy Redis must not leave old pages served): 3 tries of up to 5 s.
+    CHANGE_TIMEOUT_SECONDS = 5.0
+    CHANGE_TRIES = 3
 
     def __init__(self, url: str) -> None:
         import redis
+        from redis.backoff import ExponentialBackoff
+        from redis.retry import Retry
 
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._redis = redis.Redis.from_url(
             url,
-            socket_timeout=self.TIMEOUT_SECONDS,
-            socket_connect_timeout=self.TIMEOUT_SECONDS,
+            socket_timeout=self.READ_TIMEOUT_SECONDS,
+            socket_connect_timeout=self.READ_TIMEOUT_SECONDS,
+            health_check_interval=30,
+        )
+        self._changes = redis.Redis.from_url(
+            url,
+            socket_timeout=self.CHANGE_TIMEOUT_SECONDS,
+            socket_connect_timeout=self.CHANGE_TIMEOUT_SECONDS,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), self.CHANGE_TRIES - 1),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
             health_check_interval=30,
         )
         self._prefix = "mb:pages:"
@@ -179,7 +193,7 @@ class RedisStore:
 
     def put_all(self, values: dict[str, bytes]) -> None:
         prefixed = {self._prefix + key: value for key, value in values.items()}
-        self._call(lambda: self._redis.mset(prefixed))
+        self._call(lambda: self._changes.mset(prefixed))
 
     def put_missing(self, values: dict[str, bytes]) -> list[bytes]:
         def both() -> list[bytes]:
@@ -193,8 +207,8 @@ class RedisStore:
 
     def clear(self) -> None:
         def delete_all() -> None:
-            for key in self._redis.scan_iter(match=self._prefix + "*", count=1000):
-                self._redis.delete(key)
+            for key in self._changes.scan_iter(match=self._prefix + "*", count=1000):
+                self._changes.delete(key)
 
         self._call(delete_all)
 
