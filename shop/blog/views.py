@@ -50,7 +50,7 @@ from shop.comments.queries import (
 from shop.comments.settings import comments_per_page
 from shop.db import utcnow
 from shop.extensions import db
-from shop.site.page_cache import BLOG, CATALOGUE, COMMENTS, hole, keep_private, shared_page
+from shop.site.page_cache import BLOG, CATALOGUE, COMMENTS, hole, shared_page
 from shop.site.params import as_id, page_number
 from shop.urls import absolute_url
 
@@ -93,7 +93,9 @@ def tag(slug: str) -> str:
 
 
 @bp.get("/blog/<slug>")
-@shared_page(BLOG, CATALOGUE, COMMENTS, args=["page", "replyto"])
+# ?replyto= (the form set to answer one comment) is a page for the visitor who pressed Reply:
+# kept, every comment would multiply every comment page.
+@shared_page(BLOG, CATALOGUE, COMMENTS, args=["page"])
 def article(slug: str) -> Response:
     now = utcnow()
     article = db.session.scalar(published_article(slug, now))
@@ -156,8 +158,6 @@ def render_article(
     if parent_id is not None:
         replying_to = db.session.scalar(replyable_comment(article.id, parent_id))
     if replying_to is None:
-        if parent_id is not None:
-            keep_private()  # ?replyto= naming no comment here: not worth a shared copy
         form.parent_id.data = ""
     form.rendered_at.data = hole(FORM_STAMP_HOLE)
     boxes = db.session.scalars(active_boxes()).all()

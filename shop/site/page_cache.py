@@ -8,7 +8,8 @@ The rule:
   remembers no comment details. Anyone else (a signed-in customer or admin, a message waiting to
   be shown, their own comment still held for moderation, a remembered name) gets the page made for
   them, `private, no-store`, as if there were no cache. So does a query string the page does not
-  know (it may change the page's links), and any answer but 200.
+  take (it may change the page's links; `?replyto=` too, the form set to answer one comment: kept,
+  each comment would multiply each comment page), and any answer but 200.
 - **Holes.** A shared page's per-visitor parts are *holes*: the page is rendered with a secret
   placeholder where the visitor's CSRF token, the comment form's time stamp or the checkout
   attempt goes, and every response fills in this visitor's own values. Forms keep working on a
@@ -24,15 +25,18 @@ The rule:
   every footer at New Year: an entry lasts until the first such moment, and at most a day (that
   bound is memory hygiene, not freshness).
 - **HTTP.** A shared page carries an ETag and a Last-Modified and answers If-None-Match and
-  If-Modified-Since with 304. A URL's Last-Modified only moves forward, by at least a second per
-  change of its bytes, so it stays a sound validator when two changes fall in one second. A page
-  with holes is `private, no-cache`, and its validators include the visitor's CSRF session and the
-  current half-lifetime window of its tokens: a 304 never leaves a visitor holding a form whose
-  token has expired or belongs to another session.
+  If-Modified-Since with 304. While its previous copy is kept, a URL's Last-Modified only moves
+  forward, by at least a second per change of its bytes, so it stays a sound validator when two
+  changes fall in one second (after a copy expires it is the rendering server's clock). A page
+  with holes is `private, no-cache` and is revalidated by its ETag alone, which includes the
+  visitor's CSRF session and the current half-lifetime window of its tokens: a 304 never leaves a
+  visitor holding a form whose token has expired or belongs to another session. Compression is
+  left to the compression hook, which takes a kept page's ready brotli or gzip copy.
 - **Failure.** If the store cannot be reached, pages are rendered for each visitor (slower, never
-  wrong) and the failure is logged; a version that could not be bumped is logged as an error,
-  because entries made before it may then outlive their content (`flask --app shop
-  clear-page-cache` starts every page afresh).
+  wrong), the failure is logged once, and the store is left alone for STORE_REST_SECONDS. A
+  version that could not be bumped (after a second try) is logged as an error, because entries
+  made before it may then outlive their content (`flask --app shop clear-page-cache` starts every
+  page afresh).
 
 `PAGE_CACHE_URL` picks the store: `redis://host:port/db` (shared by every worker, instance and
 job worker; required in production), `memory://` (one process: the tests), or nothing (off, the
@@ -100,6 +104,10 @@ class StoreUnavailable(Exception):
     """The page store could not be reached."""
 
 
+class StoreResting(StoreUnavailable):
+    """The page store failed a moment ago and is not asked again yet."""
+
+
 class PageStore(Protocol):
     def get_many(self, keys: list[str]) -> list[bytes | None]: ...
 
@@ -147,19 +155,29 @@ class MemoryStore:
             self._values.clear()
 
 
+class NoBackoff:
+    """redis-py's retry policy, told not to retry (RedisStore counts its own tries)."""
+
+    def compute(self, failures: int) -> float:
+        return 0.0
+
+    def reset(self) -> None:
+        return None
+
+
 class RedisStore:
     """Redis, shared by every worker and every instance of the shop."""
 
     # A page waits at most this long for the cache before it is rendered without it.
     READ_TIMEOUT_SECONDS = 0.5
-    # Marking a topic changed is what keeps every kept page true, so it waits longer and tries
-    # again (a busy Redis must not leave old pages served): 3 tries of up to 5 s.
-    CHANGE_TIMEOUT_SECONDS = 5.0
-    CHANGE_TRIES = 3
+    # Marking a topic changed is what keeps every kept page true, so a busy Redis gets longer and
+    # a second chance: tries of up to 1 s to connect and 1.5 s to answer, started while less than
+    # CHANGE_DEADLINE_SECONDS have passed (at most about 6 s for a Redis that never answers).
+    CHANGE_TIMEOUT_SECONDS = 1.5
+    CHANGE_DEADLINE_SECONDS = 3.0
 
     def __init__(self, url: str) -> None:
         import redis
-        from redis.backoff import ExponentialBackoff
         from redis.retry import Retry
 
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
@@ -172,9 +190,8 @@ class RedisStore:
         self._changes = redis.Redis.from_url(
             url,
             socket_timeout=self.CHANGE_TIMEOUT_SECONDS,
-            socket_connect_timeout=self.CHANGE_TIMEOUT_SECONDS,
-            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), self.CHANGE_TRIES - 1),
-            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+            socket_connect_timeout=1.0,
+            retry=Retry(NoBackoff(), 0),  # the tries are counted here, against one deadline
             health_check_interval=30,
         )
         self._prefix = "mb:pages:"
@@ -193,7 +210,15 @@ class RedisStore:
 
     def put_all(self, values: dict[str, bytes]) -> None:
         prefixed = {self._prefix + key: value for key, value in values.items()}
-        self._call(lambda: self._changes.mset(prefixed))
+        deadline = time.monotonic() + self.CHANGE_DEADLINE_SECONDS
+        while True:
+            try:
+                self._call(lambda: self._changes.mset(prefixed))
+                return
+            except StoreUnavailable:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
 
     def put_missing(self, values: dict[str, bytes]) -> list[bytes]:
         def both() -> list[bytes]:
@@ -246,12 +271,6 @@ def hole(name: str) -> str:
     if g.get("_rendering_shared_page"):
         return _placeholder(name)
     return _HOLES[name].fill()
-
-
-def keep_private() -> None:
-    """Called by a view while rendering: this answer is not to be shared, though it is a 200 (e.g.
-    a "reply to" link naming no comment: every made-up number would otherwise be a new copy)."""
-    g._page_kept_private = True
 
 
 def _placeholder(name: str) -> str:
@@ -418,11 +437,17 @@ class Entry:
             return None
 
 
+# After the store fails to answer a read, pages are rendered without it for this long (a hung
+# Redis must not add its timeout to every page), then it is asked again.
+STORE_REST_SECONDS = 5.0
+
+
 class PageCache:
     def __init__(self, app: Flask, store: PageStore) -> None:
         self.app = app
         self.store = store
         self._release: str | None = None
+        self._resting_until = 0.0
 
     @property
     def release(self) -> str:
@@ -466,7 +491,8 @@ class PageCache:
         try:
             entry, current, versions = self.lookup(page, topics)
         except StoreUnavailable as exc:
-            logger.warning("page cache unavailable, rendering uncached: %s", exc)
+            if not isinstance(exc, StoreResting):  # one line per failure, not one per page
+                logger.warning("page cache unavailable, rendering uncached for a while: %s", exc)
             return _private(render())
         if not current:
             key, topic_keys = self._keys(page, topics)
@@ -486,7 +512,13 @@ class PageCache:
         """The kept entry for a page (if any), whether it is current, and the topics' versions
         now. One round trip to the store; raises StoreUnavailable."""
         key, topic_keys = self._keys(page, topics)
-        raw, *found = self.store.get_many([key, *topic_keys])
+        if time.monotonic() < self._resting_until:
+            raise StoreResting("resting after a failure")
+        try:
+            raw, *found = self.store.get_many([key, *topic_keys])
+        except StoreUnavailable:
+            self._resting_until = time.monotonic() + STORE_REST_SECONDS
+            raise
         versions = [value.decode() if value is not None else None for value in found]
         entry = Entry.load(raw)
         current = (
@@ -520,6 +552,9 @@ class PageCache:
         except StoreUnavailable as exc:
             logger.warning("page cache unavailable, rendering uncached: %s", exc)
             return _private(render())
+        # Before rendering: an article that goes live while the page is made is then either on
+        # it or due, and the copy is kept no longer than that.
+        fresh_until = _fresh_until(until)
         field = _csrf_field()
         token_before = g.pop(field, None)
         g._rendering_shared_page = True
@@ -531,11 +566,7 @@ class PageCache:
             g.pop(field, None)
             if token_before is not None:
                 setattr(g, field, token_before)
-        if (
-            response.status_code != 200
-            or response.is_streamed
-            or g.pop("_page_kept_private", False)
-        ):
+        if response.status_code != 200 or response.is_streamed:
             return _private(_filled(response))
         body = response.get_data()
         holes = [name for name in _HOLES if _placeholder(name).encode() in body]
@@ -557,7 +588,6 @@ class PageCache:
             body=body,
             encoded=encoded,
         )
-        fresh_until = _fresh_until(until)
         entry.fresh_until = fresh_until.timestamp()
         seconds = int(min(LONGEST_ENTRY_SECONDS, (fresh_until - utcnow()).total_seconds()))
         if seconds > 0:
@@ -623,10 +653,12 @@ def _respond(entry: Entry) -> Response:
         etag = visitor_etag() if session.get(_csrf_field()) else ""
     # A strong ETag names the coding too (the compression hook adds it to a 200).
     sent_etag = f"{etag}:{encoding}" if encoding and not weak else etag
+    # A page with holes is validated by its ETag alone: a date can't tell whose session a copy
+    # was made for.
     modified = not etag or is_resource_modified(
         request.environ,
         etag=f'W/"{sent_etag}"' if weak else sent_etag,
-        last_modified=datetime.fromtimestamp(last_modified, UTC),
+        last_modified=None if weak else datetime.fromtimestamp(last_modified, UTC),
     )
     if modified:
         body = entry.body
@@ -747,6 +779,8 @@ class KeptPageShortcut:
             if entry is None or not current:
                 return None
             return self.app.process_response(_respond(entry))
+        except StoreUnavailable:  # Flask renders the page (and says so in the log)
+            return None
         except Exception:  # Flask answers instead, with its own error handling
             logger.exception("page cache: a kept page could not be served; Flask answers")
             return None
