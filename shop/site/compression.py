@@ -36,6 +36,7 @@ import gzip
 import brotli
 from flask import Flask, Response, current_app, request
 from flask_compress import Compress
+from werkzeug.wrappers import Request as WerkzeugRequest
 
 # The shop's text types. Fonts and icons are not here: the shop serves none.
 TEXT_TYPES = [
@@ -93,15 +94,13 @@ def compressed_copies(body: bytes, mimetype: str) -> dict[str, bytes]:
     return {encoding: compressed(body, encoding, level) for encoding, level in COPY_LEVELS.items()}
 
 
-def chosen_encoding(mimetype: str, size: int) -> str | None:
-    """The coding this request's answer of that type and size will be sent in (None: as is)."""
-    if (
-        mimetype not in TEXT_TYPES
-        or size < MIN_SIZE
-        or not may_compress(request.method, request.path)
-    ):
+def chosen_encoding(mimetype: str, size: int, asked: WerkzeugRequest | None = None) -> str | None:
+    """The coding the answer of that type and size to this request (or `asked`) will be sent in
+    (None: as is)."""
+    asked = asked or request
+    if mimetype not in TEXT_TYPES or size < MIN_SIZE or not may_compress(asked.method, asked.path):
         return None
-    return request.accept_encodings.best_match(ALGORITHMS)
+    return asked.accept_encodings.best_match(ALGORITHMS)
 
 
 def offer_copies(response: Response, copies: dict[str, bytes], *, fast: bool = False) -> None:

@@ -60,7 +60,11 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from flask import Flask, Response, current_app, g, make_response, request, session
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import is_resource_modified
+from werkzeug.routing import RequestRedirect
+from werkzeug.wrappers import Request as WerkzeugRequest
 
 from shop.db import utcnow
 from shop.extensions import limiter
@@ -329,10 +333,13 @@ def _plain_number(value: str) -> bool:
     )
 
 
-def _canonical_query(accepted: frozenset[str]) -> str | None:
-    """The query string in one spelling, or None when it has a name the page doesn't know, a
-    name twice, or a value that isn't a plain number (those pages are rendered uncached)."""
-    items = list(request.args.items(multi=True))
+def _canonical_query(
+    accepted: frozenset[str], args: MultiDict[str, str] | None = None
+) -> str | None:
+    """The query string (this request's, or `args`) in one spelling, or None when it has a name
+    the page doesn't take, a name twice, or a value that isn't a plain number (those pages are
+    rendered uncached)."""
+    items = list((request.args if args is None else args).items(multi=True))
     names = [name for name, _ in items]
     if len(set(names)) != len(names) or not accepted.issuperset(names):
         return None
@@ -731,13 +738,31 @@ def shared_page(
     return decorate
 
 
+# A process remembers the finished headers of this many kinds of answer (one per kept copy,
+# coding and 200/304) to browsers without cookies.
+REMEMBERED_ANSWERS = 4096
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Found:
+    entry: Entry
+    page: str
+
+
 class KeptPageShortcut:
     """WSGI middleware: a request for a shared page that is kept and current is answered here,
     before Flask dispatches it, so a kept page costs about what a bare Flask response does.
 
     It pushes the request context (so the session, the visitor's CSRF token and the app's
     response hooks work as usual), finds the view, and asks the same questions as `@shared_page`:
-    does this visitor share the page, is the query string one the page knows, is the kept copy
+    does this visitor share the page, is the query string one the page takes, is the kept copy
     current? If so the copy is answered through `_respond` and `app.process_response` (the
     security headers, compression and the session cookie: every after-request hook), as Flask
     would. Skipped are the before-request hooks, none of which applies to reading a kept shared
@@ -745,11 +770,19 @@ class KeptPageShortcut:
     characters and uploaded files (a kept page is one Flask answered 200 for exactly this path
     and query). Anything else — a miss, a private visitor, an error — goes on to Flask. Off in
     development, where Flask refuses requests from other computers before anything else.
+
+    A browser without cookies asking for a copy without holes (a first visit, a crawler, a CDN)
+    has no session and nothing of its own: the answer is the copy's bytes with headers that
+    depend on nothing but the copy, its coding and whether it is a 304. Those headers, made once
+    by the path above, are remembered per process and sent again without a request context.
     """
 
     def __init__(self, app: Flask, wsgi_app: Callable[..., Any]) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
+        self._answers: dict[
+            tuple[str, int, str | None, bool], tuple[str, list[tuple[str, str]]]
+        ] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         cache: PageCache | None = self.app.extensions.get("page_cache")
@@ -758,12 +791,56 @@ class KeptPageShortcut:
             and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
             and self.app.config["SHOP_ENV"] != "development"
         ):
-            response = self._kept(cache, environ)
+            try:
+                remembered = self._remembered(cache, environ)
+            except StoreUnavailable:
+                remembered = None
+            if isinstance(remembered, Answer):
+                start_response(remembered.status, remembered.headers)
+                return [remembered.body]
+            response = self._kept(cache, environ, remembered)
             if response is not None:
                 return response(environ, start_response)
         return self.wsgi_app(environ, start_response)
 
-    def _kept(self, cache: PageCache, environ: dict[str, Any]) -> Response | None:
+    def _remembered(self, cache: PageCache, environ: dict[str, Any]) -> Answer | Found | None:
+        """The answer to a browser without cookies, from remembered headers; else the copy
+        looked up on the way (for `_kept`), or None."""
+        if environ.get("HTTP_COOKIE") or environ.get("REQUEST_METHOD") != "GET":
+            return None
+        asked = WerkzeugRequest(environ)
+        try:
+            endpoint, _args = self.app.url_map.bind_to_environ(environ).match()
+        except (HTTPException, RequestRedirect):
+            return None
+        spec = _SHARED_VIEWS.get(self.app.view_functions.get(endpoint))  # type: ignore[arg-type]
+        query = None if spec is None else _canonical_query(spec.accepted, asked.args)
+        if spec is None or query is None:
+            return None
+        page = f"{asked.path}?{query}"
+        entry, current, _versions = cache.lookup(page, spec.topics)
+        if entry is None or not current:
+            return None
+        if entry.holes:
+            return Found(entry, page)
+        mimetype = entry.content_type.split(";")[0].strip()
+        encoding = chosen_encoding(mimetype, len(entry.body), asked)
+        etag = f"{entry.etag}:{encoding}" if encoding else entry.etag
+        modified = is_resource_modified(
+            environ, etag=etag, last_modified=datetime.fromtimestamp(entry.last_modified, UTC)
+        )
+        answer = self._answers.get((entry.etag, entry.last_modified, encoding, modified))
+        if answer is None:
+            return Found(entry, page)
+        body = (entry.encoded[encoding] if encoding else entry.body) if modified else b""
+        return Answer(answer[0], answer[1], body)
+
+    def _kept(
+        self,
+        cache: PageCache,
+        environ: dict[str, Any],
+        looked_up: Found | None,
+    ) -> Response | None:
         context = self.app.request_context(environ)
         context.push()
         try:
@@ -775,10 +852,17 @@ class KeptPageShortcut:
             query = _canonical_query(spec.accepted)
             if query is None:
                 return None
-            entry, current, _versions = cache.lookup(f"{request.path}?{query}", spec.topics)
-            if entry is None or not current:
-                return None
-            return self.app.process_response(_respond(entry))
+            page = f"{request.path}?{query}"
+            if looked_up is not None and looked_up.page == page:
+                entry: Entry | None = looked_up.entry
+            else:
+                entry, current, _versions = cache.lookup(page, spec.topics)
+                if entry is None or not current:
+                    return None
+            assert entry is not None
+            response = self.app.process_response(_respond(entry))
+            self._remember(environ, entry, response)
+            return response
         except StoreUnavailable:  # Flask renders the page (and says so in the log)
             return None
         except Exception:  # Flask answers instead, with its own error handling
@@ -786,6 +870,25 @@ class KeptPageShortcut:
             return None
         finally:
             context.pop()
+
+    def _remember(self, environ: dict[str, Any], entry: Entry, response: Response) -> None:
+        if (
+            environ.get("HTTP_COOKIE")
+            or environ.get("REQUEST_METHOD") != "GET"
+            or entry.holes
+            or "Set-Cookie" in response.headers
+        ):
+            return
+        modified = response.status_code == 200
+        # As `_remembered` will ask (a 304 names no coding, yet its ETag does).
+        encoding = chosen_encoding(entry.content_type.split(";")[0].strip(), len(entry.body))
+        if len(self._answers) >= REMEMBERED_ANSWERS:
+            self._answers.clear()
+        headers = response.get_wsgi_headers(environ)
+        self._answers[(entry.etag, entry.last_modified, encoding, modified)] = (
+            response.status,
+            headers.to_wsgi_list(),
+        )
 
 
 def init_page_cache(app: Flask) -> None:

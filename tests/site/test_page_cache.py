@@ -552,3 +552,50 @@ def test_a_store_that_failed_is_left_alone_for_a_moment(shop: Article, app: Flas
     cache._resting_until = 0.0  # the moment has passed
     app.test_client().get("/blog/")
     assert FailingStore.reads == 2
+
+
+@pytest.mark.parametrize("encoding", [None, "br", "gzip"])
+def test_a_browser_without_cookies_gets_the_same_answer_from_remembered_headers(
+    shop: Article, app: Flask, encoding: str | None
+):
+    """Headers of a kept copy without holes are remembered per process for browsers without
+    cookies; the answer is the same as the one made through Flask's response hooks."""
+    from shop.site.page_cache import KeptPageShortcut
+
+    headers = {"Accept-Encoding": encoding} if encoding else {}
+    app.test_client().get("/feed.xml", headers=headers)  # made by Flask, kept
+    made = app.test_client().get("/feed.xml", headers=headers)  # through the hooks, remembered
+    calls: list[str] = []
+    original = KeptPageShortcut._kept
+    app.before_request_funcs.setdefault(None, []).append(lambda: calls.append("flask") and None)
+
+    def counted(self, *args):  # type: ignore[no-untyped-def]
+        calls.append("context")
+        return original(self, *args)
+
+    KeptPageShortcut._kept = counted  # type: ignore[method-assign]
+    try:
+        remembered = app.test_client().get("/feed.xml", headers=headers)
+        not_modified = app.test_client().get(
+            "/feed.xml", headers={**headers, "If-None-Match": made.headers["ETag"]}
+        )
+        not_modified_again = app.test_client().get(
+            "/feed.xml", headers={**headers, "If-None-Match": made.headers["ETag"]}
+        )
+    finally:
+        KeptPageShortcut._kept = original  # type: ignore[method-assign]
+    assert calls == ["context"]  # the first 304 went through the hooks, then was remembered
+    assert remembered.get_data() == made.get_data()
+    assert {k: v for k, v in remembered.headers.items() if k != "Date"} == {
+        k: v for k, v in made.headers.items() if k != "Date"
+    }
+    assert not_modified.status_code == not_modified_again.status_code == 304
+    assert not_modified_again.headers["ETag"] == made.headers["ETag"]
+    assert not_modified_again.get_data() == b""
+    # A change makes a new copy, with its own remembered answer.
+    shop.title = "Deadlifts, remembered no more"
+    db.session.commit()
+    changed = app.test_client().get("/feed.xml", headers=headers)
+    assert changed.headers["ETag"] != made.headers["ETag"]
+    if not encoding:
+        assert "Deadlifts, remembered no more" in changed.get_data(as_text=True)
