@@ -36,7 +36,7 @@ test: $(STAMP)
 
 # The production benchmark (bench/production.py): PostgreSQL on 127.0.0.1:5432 (database `bench`,
 # dropped and made again), Redis on 127.0.0.1:6379 (db 12, 13 and 14, emptied), gunicorn and wrk.
-# About 8 minutes; BENCH_SCALE, BENCH_SECONDS, BENCH_ROUNDS and BENCH_BUDGET_SECONDS bound it.
+# About 6 minutes; BENCH_SCALE, BENCH_SECONDS, BENCH_ROUNDS and BENCH_BUDGET_SECONDS bound it.
 # `$(BIN)/python -m bench` is the older in-process one.
 bench: $(STAMP)
 	@command -v wrk >/dev/null || apt-get install -y wrk

@@ -25,7 +25,7 @@
    or not, by how much.
 
 It measures; it never fails because a target is missed (the results say so). It is bounded:
-the whole run (dataset included) takes about 8 minutes on the 2-core machine at the defaults.
+the whole run (dataset included) takes about 6 minutes on the 2-core machine at the defaults.
 """
 
 # It runs fixed local programs (gunicorn, wrk, psql, git) with fixed, bench-only settings.
