@@ -511,6 +511,8 @@ def main() -> int:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
     started = time.monotonic()
     load_before = os.getloadavg()[0]
+    # The commit the servers load (they start in a minute); others may commit during the run.
+    at_start = machine()["commit"]
     print(f"dataset: building at scale {SCALE} ...", flush=True)
     counts = build_dataset(DATABASE_URL, SCALE)
     print(f"dataset: {counts}", flush=True)
@@ -581,7 +583,10 @@ def main() -> int:
                 if (tmp / log).exists():
                     shutil.copy(tmp / log, LOGS / log)
     elapsed = time.monotonic() - started
-    host = machine() | {
+    host = machine()
+    if host["commit"] != at_start:
+        host["commit"] = f"{at_start} when the run started, {host['commit']} when it ended"
+    host |= {
         # Other work on the machine shares its two cores with the run: the load says how much.
         "load average (1 min) before / after the run": f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"
     }
