@@ -72,6 +72,12 @@ def published_article(slug: str, now: datetime) -> Select[tuple[Article]]:
     return published_articles(now).where(Article.slug == slug)
 
 
+def commentable_article(slug: str, now: datetime) -> Select[tuple[Article]]:
+    """The visible article a comment is posted to, alone: nothing a comment needs is in its
+    author or tags (a form sent back with errors loads them as the page needs them)."""
+    return select(Article).where(_visible(now), Article.slug == slug)
+
+
 def tag_by_slug(slug: str) -> Select[tuple[Tag]]:
     return select(Tag).where(Tag.slug == slug)
 

@@ -7,7 +7,7 @@ import math
 from flask import Blueprint, Response, current_app, redirect, request, session, url_for
 from sqlalchemy import func
 
-from shop.blog.queries import published_article
+from shop.blog.queries import commentable_article, published_article
 from shop.blog.views import OWN_COMMENTS_SESSION_KEY, render_article
 from shop.comments.cookies import read_commenter_cookie, seconds_since_stamp, write_commenter_cookie
 from shop.comments.forms import CommentForm
@@ -53,7 +53,8 @@ def _too_many_comments(limit: object) -> Response | None:
 # the visitor's text kept instead of throwing it away on a bare error page.
 @csrf.exempt
 def post(slug: str) -> Response:
-    article = db.one_or_404(published_article(slug, utcnow()))
+    article = db.one_or_404(commentable_article(slug, utcnow()))
+    slug = article.slug  # read now: the commit below expires the article
     form = CommentForm()
     if not form.validate():
         return render_article(article, form, status=400)
@@ -87,7 +88,7 @@ def post(slug: str) -> Response:
 
     page = _page_of_thread(comment)
     response = redirect(
-        url_for("blog.article", slug=article.slug, page=page if page > 1 else None)
+        url_for("blog.article", slug=slug, page=page if page > 1 else None)
         + f"#comment-{comment.id}",
         code=303,
     )

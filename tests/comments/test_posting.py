@@ -468,3 +468,21 @@ def test_new_comment_redirects_to_the_page_it_is_on(app, client, article):
     new = comments()[-1]
     assert response.headers["Location"].endswith(f"/blog/lift-well#comment-{new.id}")
     assert "new one" in text_of(client.get("/blog/lift-well"))
+
+
+def test_posting_a_comment_runs_a_fixed_number_of_statements(app, client):  # type: ignore[no-untyped-def]
+    """The article alone (no author or tags), the duplicate, flood and returning-commenter
+    checks, the settings, the insert and its thread, the comment and its page for the redirect."""
+    from shop.extensions import db
+    from tests.builders.content import make_article, make_box, make_comment
+    from tests.helpers import comment_form, count_statements
+
+    make_box()
+    article = make_article("budget-post", tags=["a", "b"])
+    for n in range(30):
+        make_comment(article, body=f"earlier {n}")
+    data = comment_form(client, "budget-post", email="first-timer@example.com")
+    with count_statements(db.engine) as statements:
+        response = client.post("/blog/budget-post/comments", data=data)
+    assert response.status_code == 303
+    assert len(statements) == 9, "\n".join(statements)
