@@ -472,10 +472,13 @@ def settle(port: int, limit: float = 60.0) -> float:
 
     wrk stops after its duration, but the requests its connections had sent are still queued
     in the workers (64 slow admin pages are seconds of work), and would slow the next run.
-    /healthz answers at the end of that queue; once it answers at once, the server is idle.
+    /healthz answers at the end of a worker's queue; each probe is a new connection that either
+    worker may take, so the server counts as idle after IDLE_PROBES quick answers in a row (one
+    quick answer may only mean the other worker is the busy one).
     """
     started = time.monotonic()
-    while time.monotonic() - started < limit:
+    quick = 0
+    while time.monotonic() - started < limit and quick < IDLE_PROBES:
         asked = time.monotonic()
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=limit)
@@ -483,9 +486,11 @@ def settle(port: int, limit: float = 60.0) -> float:
             pass
         except OSError:
             pass
-        if time.monotonic() - asked < 0.05:
-            break
+        quick = quick + 1 if time.monotonic() - asked < 0.05 else 0
     return time.monotonic() - started
+
+
+IDLE_PROBES = 8
 
 
 def run_scenario(scenario: Scenario, connections: int, tmp: Path, run_id: str, seconds: int) -> tuple[Run, Run | None]:  # fmt: skip
