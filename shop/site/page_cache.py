@@ -159,16 +159,6 @@ class MemoryStore:
             self._values.clear()
 
 
-class NoBackoff:
-    """redis-py's retry policy, told not to retry (RedisStore counts its own tries)."""
-
-    def compute(self, failures: int) -> float:
-        return 0.0
-
-    def reset(self) -> None:
-        return None
-
-
 class RedisStore:
     """Redis, shared by every worker and every instance of the shop."""
 
@@ -182,6 +172,7 @@ class RedisStore:
 
     def __init__(self, url: str) -> None:
         import redis
+        from redis.backoff import NoBackoff
         from redis.retry import Retry
 
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
@@ -351,16 +342,6 @@ def _canonical_query(
 # -- topics: what a change invalidates ------------------------------------------------------------
 
 
-def pages_changed(*topics: str) -> None:
-    """Mark topics changed by the current transaction; their pages go when it commits.
-
-    Rows of the models in TOPIC_RULES are noticed without this (session events); call it for a
-    change the database does not show, e.g. a setting kept elsewhere."""
-    from shop.extensions import db
-
-    db.session.info.setdefault("page_topics", set()).update(topics)
-
-
 def bump_topics(app: Flask, topics: Iterable[str]) -> None:
     """Give each topic a new version now: every entry rendered with the old one is gone."""
     cache: PageCache | None = app.extensions.get("page_cache")
@@ -416,12 +397,8 @@ class Entry:
             "sizes": [len(self.body), *(len(data) for data in self.encoded.values())],
             "encodings": list(self.encoded),
         }
-        parts = [
-            json.dumps(head, separators=(",", ":")).encode(),
-            self.body,
-            *self.encoded.values(),
-        ]
-        return b"\n".join(parts[:1]) + b"\n" + b"".join(parts[1:])
+        head_line = json.dumps(head, separators=(",", ":")).encode()
+        return head_line + b"\n" + self.body + b"".join(self.encoded.values())
 
     @classmethod
     def load(cls, raw: bytes | None) -> Entry | None:
@@ -638,13 +615,20 @@ def _private(response: Any) -> Response:
     return response
 
 
+def _coding(entry: Entry, asked: WerkzeugRequest | None = None) -> tuple[str | None, str]:
+    """The content coding this request (or `asked`) gets the copy in, and the copy's strong
+    ETag for it (the compression hook names the coding in a strong ETag)."""
+    mimetype = entry.content_type.split(";")[0].strip()
+    encoding = chosen_encoding(mimetype, len(entry.body), asked)
+    return encoding, f"{entry.etag}:{encoding}" if encoding else entry.etag
+
+
 def _respond(entry: Entry) -> Response:
     """The entry for this visitor: 304 when their copy is current, else the page, filled in and
     compressed as the browser accepts."""
     last_modified = entry.last_modified
     etag, weak = entry.etag, False
-    mimetype = entry.content_type.split(";")[0].strip()
-    encoding = chosen_encoding(mimetype, len(entry.body))
+    encoding, coded_etag = _coding(entry)
     if entry.holes:
         ages = [age for name in entry.holes if (age := _HOLES[name].max_age())]
         window = max(60, min(ages) // 2) if ages else LONGEST_ENTRY_SECONDS
@@ -658,8 +642,7 @@ def _respond(entry: Entry) -> Response:
             return f"{entry.etag}-{mark}"
 
         etag = visitor_etag() if session.get(_csrf_field()) else ""
-    # A strong ETag names the coding too (the compression hook adds it to a 200).
-    sent_etag = f"{etag}:{encoding}" if encoding and not weak else etag
+    sent_etag = etag if weak else coded_etag
     # A page with holes is validated by its ETag alone: a date can't tell whose session a copy
     # was made for.
     modified = not etag or is_resource_modified(
@@ -756,6 +739,9 @@ class Found:
     page: str
 
 
+NOT_KEPT = object()  # looked up: no current copy
+
+
 class KeptPageShortcut:
     """WSGI middleware: a request for a shared page that is kept and current is answered here,
     before Flask dispatches it, so a kept page costs about what a bare Flask response does.
@@ -798,14 +784,18 @@ class KeptPageShortcut:
             if isinstance(remembered, Answer):
                 start_response(remembered.status, remembered.headers)
                 return [remembered.body]
-            response = self._kept(cache, environ, remembered)
-            if response is not None:
-                return response(environ, start_response)
+            if remembered is not NOT_KEPT:
+                response = self._kept(cache, environ, remembered)
+                if response is not None:
+                    return response(environ, start_response)
         return self.wsgi_app(environ, start_response)
 
-    def _remembered(self, cache: PageCache, environ: dict[str, Any]) -> Answer | Found | None:
+    def _remembered(
+        self, cache: PageCache, environ: dict[str, Any]
+    ) -> Answer | Found | object | None:
         """The answer to a browser without cookies, from remembered headers; else the copy
-        looked up on the way (for `_kept`), or None."""
+        looked up on the way (for `_kept`), NOT_KEPT when there is no current copy (Flask makes
+        it: no second lookup), or None when this path does not apply."""
         if environ.get("HTTP_COOKIE") or environ.get("REQUEST_METHOD") != "GET":
             return None
         asked = WerkzeugRequest(environ)
@@ -820,12 +810,10 @@ class KeptPageShortcut:
         page = f"{asked.path}?{query}"
         entry, current, _versions = cache.lookup(page, spec.topics)
         if entry is None or not current:
-            return None
+            return NOT_KEPT
         if entry.holes:
             return Found(entry, page)
-        mimetype = entry.content_type.split(";")[0].strip()
-        encoding = chosen_encoding(mimetype, len(entry.body), asked)
-        etag = f"{entry.etag}:{encoding}" if encoding else entry.etag
+        encoding, etag = _coding(entry, asked)
         modified = is_resource_modified(
             environ, etag=etag, last_modified=datetime.fromtimestamp(entry.last_modified, UTC)
         )
@@ -839,7 +827,7 @@ class KeptPageShortcut:
         self,
         cache: PageCache,
         environ: dict[str, Any],
-        looked_up: Found | None,
+        looked_up: Found | object | None,
     ) -> Response | None:
         context = self.app.request_context(environ)
         context.push()
@@ -853,7 +841,7 @@ class KeptPageShortcut:
             if query is None:
                 return None
             page = f"{request.path}?{query}"
-            if looked_up is not None and looked_up.page == page:
+            if isinstance(looked_up, Found) and looked_up.page == page:
                 entry: Entry | None = looked_up.entry
             else:
                 entry, current, _versions = cache.lookup(page, spec.topics)
@@ -881,7 +869,7 @@ class KeptPageShortcut:
             return
         modified = response.status_code == 200
         # As `_remembered` will ask (a 304 names no coding, yet its ETag does).
-        encoding = chosen_encoding(entry.content_type.split(";")[0].strip(), len(entry.body))
+        encoding, _etag = _coding(entry)
         if len(self._answers) >= REMEMBERED_ANSWERS:
             self._answers.clear()
         headers = response.get_wsgi_headers(environ)

@@ -5,8 +5,8 @@ the session's changed topics (a comment only when it is, or was, approved: a hel
 no shared page); an ORM bulk INSERT, UPDATE or DELETE adds its model's topic whatever rows it
 touched.
 When the transaction commits, those topics get new versions (shop.site.page_cache.bump_topics);
-when it rolls back, they are forgotten. Rows written outside the ORM (raw SQL) are not seen: call
-`pages_changed()` beside them.
+when it rolls back, they are forgotten. Rows written outside the ORM (raw SQL typed into psql)
+are not seen: `flask --app shop clear-page-cache` afterwards.
 """
 
 from __future__ import annotations
