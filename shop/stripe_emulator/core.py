@@ -39,6 +39,14 @@ def refuse_production(api_key: str | None = None) -> None:
             )
 
 
+def _owned_by(endpoint: dict[str, Any], owner: str, secret: str | None) -> bool:
+    """Whether ``owner`` manages ``endpoint`` (see ``Emulator.ensure_webhook_endpoint``)."""
+    metadata = endpoint.get("metadata") or {}
+    if metadata:
+        return metadata.get("managed_by") == owner
+    return secret is not None and endpoint.get("_secret") == secret
+
+
 class Emulator(State):
     """The state handle: storage, clock, events and webhook delivery for one emulator."""
 
@@ -116,22 +124,60 @@ class Emulator(State):
         return False
 
     def ensure_webhook_endpoint(
-        self, url: str, secret: str | None = None, enabled_events: Sequence[str] = ("*",)
+        self,
+        url: str,
+        secret: str | None = None,
+        enabled_events: Sequence[str] = ("*",),
+        *,
+        owner: str | None = None,
     ) -> dict[str, Any]:
         """Register (or refresh) the endpoint for ``url``, like ``stripe listen --forward-to``.
 
         A given ``secret`` (``whsec_...``) replaces the generated one so the shop's configuration
         can hold a fixed development secret. Returns the endpoint including ``secret``.
+
+        ``owner`` (e.g. ``"shop.devserver"``, kept as ``metadata["managed_by"]``) makes it the
+        owner's one endpoint: an endpoint of that owner registered for another URL (an earlier
+        run on another port) is moved to ``url``, its pending deliveries with it, and any other
+        endpoint of that owner is deleted, so events never go to a stale address. An endpoint
+        without metadata signed with the same ``secret`` counts as the owner's (registered before
+        owners were recorded). Endpoints of anyone else are left as they are.
         """
         if secret is not None and not secret.startswith("whsec_"):
             raise ValueError("Webhook secrets start with whsec_.")
         with self.transaction():
-            endpoint = next((e for e in self.ordered("webhook_endpoints") if e["url"] == url), None)
+            endpoints = self.ordered("webhook_endpoints")
+            owned = [e for e in endpoints if owner and _owned_by(e, owner, secret)]
+            # The owner's endpoint for this URL, else the owner's at another URL (moved here),
+            # else an endpoint for this URL that no other owner manages (the behaviour without
+            # an owner), else a new one.
+            endpoint = next((e for e in owned if e["url"] == url), owned[0] if owned else None)
+            if endpoint is None:
+                endpoint = next(
+                    (
+                        e
+                        for e in endpoints
+                        if e["url"] == url
+                        and not (owner and (e.get("metadata") or {}).get("managed_by"))
+                    ),
+                    None,
+                )
             if endpoint is None:
                 endpoint = build_webhook_endpoint(
                     self, url=url, enabled_events=list(enabled_events)
                 )
                 self.insert("webhook_endpoints", endpoint)
+            for stale in owned:
+                if stale is not endpoint:
+                    stale["deleted"] = True
+            if endpoint["url"] != url:
+                endpoint["url"] = url
+                for delivery in self.data["deliveries"].values():
+                    if delivery["endpoint"] == endpoint["id"] and delivery["status"] == "pending":
+                        delivery["url"] = url
+            if owner:
+                endpoint["metadata"] = {**(endpoint.get("metadata") or {}), "managed_by": owner}
+                endpoint["description"] = f"Managed by {owner}: follows it to its current address"
             endpoint["enabled_events"] = list(enabled_events)
             endpoint["status"] = "enabled"
             if secret:

@@ -270,3 +270,68 @@ def test_clock_refuses_impossible_amounts(running: RunningEmulator, days: str) -
     pages = running.app.test_client()
     response = pages.post("/_emulator/clock/advance", data={"days": days})
     assert response.status_code == 400
+
+
+def test_an_owned_endpoint_moves_to_the_owner_s_new_address(
+    running: RunningEmulator, receiver: Receiver
+) -> None:
+    earlier = Receiver()  # where the shop listened on its last run
+    try:
+        client = running.client()
+        someone_else = register(client, "http://127.0.0.1:9/their-hook")
+        first = running.emulator.ensure_webhook_endpoint(
+            earlier.url, "whsec_dev_secret", owner="shop.devserver"
+        )
+        client.v1.customers.create(params={"email": "queued@example.com"})  # pending, not sent
+        moved = running.emulator.ensure_webhook_endpoint(
+            receiver.url, "whsec_dev_secret", owner="shop.devserver"
+        )
+        assert moved["id"] == first["id"] and moved["url"] == receiver.url
+        assert moved["metadata"] == {"managed_by": "shop.devserver"}
+        listed = {e.id: e.url for e in client.v1.webhook_endpoints.list().data}
+        assert listed == {first["id"]: receiver.url, someone_else.id: someone_else.url}
+
+        client.v1.customers.create(params={"email": "later@example.com"})
+        running.emulator.deliver_pending(force=True)
+        assert earlier.requests == []
+        assert [e["data"]["object"]["email"] for e in receiver.events()] == [
+            "queued@example.com",
+            "later@example.com",
+        ]
+    finally:
+        earlier.stop()
+
+
+def test_an_owner_s_extra_and_unlabelled_endpoints_go_but_not_others(
+    running: RunningEmulator, receiver: Receiver
+) -> None:
+    client = running.client()
+    other_owner = running.emulator.ensure_webhook_endpoint(
+        "http://127.0.0.1:11/webhooks/stripe", "whsec_another_tool", owner="another-tool"
+    )
+    other_secret = running.emulator.ensure_webhook_endpoint(
+        "http://127.0.0.1:10/webhooks/stripe", "whsec_someone_else"
+    )
+    # Registered by a dev server from before owners were recorded: no metadata, same secret.
+    unlabelled = running.emulator.ensure_webhook_endpoint(
+        "http://127.0.0.1:9/webhooks/stripe", "whsec_dev_secret"
+    )
+    # A second one of the owner's (two runs raced, or someone copied it by hand).
+    duplicate = client.v1.webhook_endpoints.create(
+        params={
+            "url": "http://127.0.0.1:12/webhooks/stripe",
+            "enabled_events": ["*"],
+            "metadata": {"managed_by": "shop.devserver"},
+        }
+    )
+    kept = running.emulator.ensure_webhook_endpoint(
+        receiver.url, "whsec_dev_secret", owner="shop.devserver"
+    )
+    urls = sorted(e.url for e in client.v1.webhook_endpoints.list().data)
+    assert urls == sorted([receiver.url, other_secret["url"], other_owner["url"]])
+    assert kept["id"] in (unlabelled["id"], duplicate.id)
+    again = running.emulator.ensure_webhook_endpoint(
+        receiver.url, "whsec_dev_secret", owner="shop.devserver"
+    )
+    assert again["id"] == kept["id"]
+    assert len(client.v1.webhook_endpoints.list().data) == 3
