@@ -1,19 +1,98 @@
 """Click commands: ``stripe-emulator`` (serve it) and ``stripe-clock`` (move its clock).
 
 They are not registered here; the shop adds them to its ``flask`` CLI.
+
+A running emulator with a state file announces its URL in a file beside that state
+(``stripe-emulator.sqlite3`` -> ``stripe-emulator-url``: JSON with the URL and the serving
+process's id), removed when it stops. ``stripe-clock`` without ``--url`` talks to the emulator
+announced beside ``<instance folder>/stripe-emulator.sqlite3`` (where ``make run`` keeps it) if
+its process is alive, else to ``$STRIPE_API_BASE``, else to ``DEFAULT_URL``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import click
+from flask import current_app, has_app_context
 from werkzeug.serving import run_simple
 
 DEFAULT_URL = "http://127.0.0.1:12111"
+DEFAULT_STATE_NAME = "stripe-emulator.sqlite3"
+
+
+def running_url_file(state_path: str | os.PathLike[str]) -> Path:
+    """Where the emulator serving ``state_path`` announces its URL."""
+    state = Path(state_path)
+    return state.with_name(f"{state.stem}-url")
+
+
+def announce_running_url(state_path: str | os.PathLike[str], url: str) -> Path:
+    """Record that this process serves ``state_path`` at ``url``; returns the file written."""
+    path = running_url_file(state_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    partial.replace(path)
+    return path
+
+
+def withdraw_running_url(state_path: str | os.PathLike[str]) -> None:
+    """Remove this process's announcement (one written by another process stays)."""
+    path = running_url_file(state_path)
+    if _read_announcement(path).get("pid") == os.getpid():
+        path.unlink(missing_ok=True)
+
+
+def running_url(state_path: str | os.PathLike[str], *, others_only: bool = False) -> str | None:
+    """The URL of the emulator serving ``state_path``, if one announced itself and still runs.
+
+    ``others_only`` ignores an announcement bearing this process's id: before a process
+    announces anything, such a file was left by a killed process whose id was reused.
+    """
+    announced = _read_announcement(running_url_file(state_path))
+    url, pid = announced.get("url"), announced.get("pid")
+    if not (isinstance(url, str) and isinstance(pid, int) and _process_alive(pid)):
+        return None
+    if others_only and pid == os.getpid():
+        return None
+    return url
+
+
+def _read_announcement(path: Path) -> dict[str, object]:
+    try:
+        announced = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return announced if isinstance(announced, dict) else {}
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def emulator_url(given: str | None = None) -> str:
+    """The emulator ``stripe-clock`` talks to (see the module docstring for the order)."""
+    if given:
+        return given
+    if has_app_context():
+        found = running_url(Path(current_app.instance_path) / DEFAULT_STATE_NAME)
+        if found:
+            return found
+    return os.environ.get("STRIPE_API_BASE", "").strip() or DEFAULT_URL
 
 
 @click.command("stripe-emulator")
@@ -70,10 +149,16 @@ def stripe_emulator_command(
         f"Stripe emulator on http://{host}:{port} (dashboard: /_emulator/); "
         f"state: {state_path or 'in memory'}"
     )
+    if state_path:
+        # Listening on every interface: it is reached on the loopback one.
+        reachable = "127.0.0.1" if host in {"0.0.0.0", "", "::"} else host  # noqa: S104
+        announce_running_url(state_path, f"http://{reachable}:{port}")
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         app.extensions["stripe_emulator"].close()
+        if state_path:
+            withdraw_running_url(state_path)
 
 
 @click.group("stripe-clock")
@@ -90,14 +175,23 @@ def _call(url: str, method: str = "GET", data: dict[str, str] | None = None) -> 
     except urllib.error.HTTPError as exc:
         raise click.ClickException(exc.read().decode("utf-8", "replace")) from exc
     except OSError as exc:
-        raise click.ClickException(f"Cannot reach the emulator at {url}: {exc}") from exc
+        raise click.ClickException(
+            f"Cannot reach the emulator at {url}: {exc}. Is `make run` running? "
+            "Otherwise give the emulator's address with --url."
+        ) from exc
+
+
+URL_HELP = (
+    "The emulator's base URL (default: the one `make run` started, else $STRIPE_API_BASE, "
+    f"else {DEFAULT_URL})."
+)
 
 
 @stripe_clock_command.command("show")
-@click.option("--url", default=DEFAULT_URL, show_default=True, help="The emulator's base URL.")
-def show_clock(url: str) -> None:
+@click.option("--url", default=None, help=URL_HELP)
+def show_clock(url: str | None) -> None:
     """Print the emulator's current time."""
-    result = _call(f"{url.rstrip('/')}/_emulator/clock")
+    result = _call(f"{emulator_url(url).rstrip('/')}/_emulator/clock")
     click.echo(f"{result['iso']} ({result['now']})")
 
 
@@ -105,11 +199,13 @@ def show_clock(url: str) -> None:
 @click.option("--days", type=float, default=0, help="Days to advance.")
 @click.option("--hours", type=float, default=0, help="Hours to advance.")
 @click.option("--seconds", type=int, default=0, help="Seconds to advance.")
-@click.option("--url", default=DEFAULT_URL, show_default=True, help="The emulator's base URL.")
-def advance_clock(days: float, hours: float, seconds: int, url: str) -> None:
+@click.option("--url", default=None, help=URL_HELP)
+def advance_clock(days: float, hours: float, seconds: int, url: str | None) -> None:
     """Advance the clock; renewals, payment retries and expiries that fall due are processed."""
     total = int(days * 86400 + hours * 3600 + seconds)
     if total <= 0:
         raise click.BadParameter("give a positive --days, --hours or --seconds")
-    result = _call(f"{url.rstrip('/')}/_emulator/clock/advance", "POST", {"seconds": str(total)})
+    result = _call(
+        f"{emulator_url(url).rstrip('/')}/_emulator/clock/advance", "POST", {"seconds": str(total)}
+    )
     click.echo(f"Clock now {result['now']}; processed {result['processed']} due item(s).")

@@ -1,13 +1,25 @@
 """Factory guards, persistence, the testing helper and the CLI commands."""
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import stripe
 from click.testing import CliRunner
+from flask import Flask
 
 from shop.stripe_emulator import ProductionRefused, create_emulator_app
-from shop.stripe_emulator.cli import stripe_clock_command, stripe_emulator_command
+from shop.stripe_emulator.cli import (
+    DEFAULT_URL,
+    announce_running_url,
+    emulator_url,
+    running_url_file,
+    stripe_clock_command,
+    stripe_emulator_command,
+    withdraw_running_url,
+)
 from shop.stripe_emulator.testing import RunningEmulator
 
 from .conftest import make_plan
@@ -94,6 +106,7 @@ def test_stripe_emulator_command_registers_forwarding(
 
     def fake_run_simple(host: str, port: int, app: object, **options: object) -> None:
         served.update(host=host, port=port, options=options)
+        served["announced"] = json.loads((tmp_path / "s-url").read_text())["url"]
 
     monkeypatch.setattr("shop.stripe_emulator.cli.run_simple", fake_run_simple)
     state = tmp_path / "s.sqlite3"
@@ -111,6 +124,8 @@ def test_stripe_emulator_command_registers_forwarding(
     assert result.exit_code == 0, result.output
     assert "whsec_dev" in result.output
     assert served["host"] == "127.0.0.1" and served["port"] == 12345
+    assert served["announced"] == "http://127.0.0.1:12345", "its URL is announced while it runs"
+    assert not (tmp_path / "s-url").exists(), "and withdrawn when it stops"
     with RunningEmulator(state_path=str(state)) as again:
         endpoints = again.client().v1.webhook_endpoints.list().data
         assert [e.url for e in endpoints] == ["http://127.0.0.1:5000/hook"]
@@ -125,3 +140,56 @@ def test_refuses_to_start_next_to_a_live_key(monkeypatch) -> None:
     monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_123")
     with _pytest.raises(ProductionRefused, match="live Stripe key"):
         create_emulator_app()
+
+
+def _instance_app(tmp_path: Path) -> Flask:
+    """An app whose instance folder is ``tmp_path``, as the shop's `flask` commands run in."""
+    return Flask(__name__, instance_path=str(tmp_path))
+
+
+def test_stripe_clock_finds_the_emulator_make_run_started(
+    running: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STRIPE_API_BASE", raising=False)
+    state = tmp_path / "stripe-emulator.sqlite3"
+    announce_running_url(state, running.base_url)
+    before = running.emulator.now()
+    with _instance_app(tmp_path).app_context():
+        result = CliRunner().invoke(stripe_clock_command, ["advance", "--days", "3"])
+    assert result.exit_code == 0, result.output
+    assert running.emulator.now() >= before + 3 * 86400
+
+    withdraw_running_url(state)
+    assert not running_url_file(state).exists()
+    with _instance_app(tmp_path).app_context():
+        assert emulator_url() == DEFAULT_URL
+        assert emulator_url("http://127.0.0.1:9") == "http://127.0.0.1:9", "--url wins"
+
+
+def test_stripe_clock_ignores_an_announcement_of_a_stopped_process(
+    running: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    state = tmp_path / "stripe-emulator.sqlite3"
+    running_url_file(state).write_text(
+        json.dumps({"url": "http://127.0.0.1:9", "pid": int(gone.stdout)})
+    )
+    monkeypatch.setenv("STRIPE_API_BASE", running.base_url)
+    with _instance_app(tmp_path).app_context():
+        assert emulator_url() == running.base_url
+        shown = CliRunner().invoke(stripe_clock_command, ["show"])
+    assert shown.exit_code == 0, shown.output
+    monkeypatch.delenv("STRIPE_API_BASE")
+    assert emulator_url() == DEFAULT_URL
+
+
+def test_an_announcement_is_withdrawn_only_by_its_own_process(tmp_path: Path) -> None:
+    state = tmp_path / "stripe-emulator.sqlite3"
+    running_url_file(state).write_text(json.dumps({"url": "http://127.0.0.1:9", "pid": 1}))
+    withdraw_running_url(state)
+    assert running_url_file(state).exists()
