@@ -1,4 +1,4 @@
-# The README's two commands: `make run` and `make test`. Also `make bench`, `make lint`.
+# The README's two commands: `make run` and `make test`. Also `make reset`, `make bench`, `make lint`.
 # Everything installs into .venv from PyPI; nothing needs to be installed by hand.
 
 PYTHON ?= python3
@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed
 SHARED_CONTENT := ../shared/content
 HOST ?= 127.0.0.1
 PORT ?= 5000
+EMULATOR_PORT ?= 12111
 
-.PHONY: run test bench lint format install db clean
+.PHONY: run reset test bench lint format install db clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +29,12 @@ run: db
 	@for f in $(wildcard $(SHARED_CONTENT)/*.md); do \
 	  if head -n 1 "$$f" | grep -q '^---$$'; then $(FLASK) import-article "$$f"; fi; \
 	done
-	@echo "Admin sign-in: $(FLASK) create-admin you@example.com, then http://$(HOST):$(PORT)/admin/"
-	$(BIN)/python -m shop.devserver --host $(HOST) --port $(PORT)
+	$(BIN)/python -m shop.devserver --host $(HOST) --port $(PORT) --emulator-port $(EMULATOR_PORT)
+
+# Start the demo afresh: deletes the development database, the job queue and the Stripe
+# emulator's state (with its webhook secret) in instance/, nothing else; `make run` seeds again.
+reset: $(STAMP)
+	$(BIN)/python -m shop.devserver --reset
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

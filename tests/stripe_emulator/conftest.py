@@ -142,7 +142,7 @@ def event_types(client: stripe.StripeClient) -> list[str]:
 class Receiver:
     """A tiny local webhook receiver: answers with the queued statuses, then 200."""
 
-    def __init__(self, statuses: list[int] | None = None) -> None:
+    def __init__(self, statuses: list[int] | None = None, port: int = 0) -> None:
         self.statuses = list(statuses or [])
         self.requests: list[dict[str, Any]] = []
         receiver = self
@@ -166,7 +166,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/stripe"
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
