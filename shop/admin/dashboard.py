@@ -53,6 +53,7 @@ from shop.comments.queries import status_counts
 from shop.dates import shop_timezone
 from shop.db import utcnow
 from shop.extensions import db
+from shop.money import format_money
 
 CHART_MONTHS = 12
 CHURN_WINDOW = timedelta(days=30)
@@ -276,11 +277,6 @@ def _month_long(month: str) -> str:
     return datetime(int(month[:4]), int(month[5:7]), 1).strftime("%B %Y")
 
 
-def _dollars(cents: int) -> str:
-    dollars, remainder = divmod(cents, 100)
-    return f"${dollars:,}.{remainder:02d}"
-
-
 def charts(points: list[MonthPoint]) -> list[Chart]:
     labels = [_month_short(point.month) for point in points]
     first, last = points[0], points[-1]
@@ -300,10 +296,10 @@ def charts(points: list[MonthPoint]) -> list[Chart]:
             "mrr",
             "Monthly recurring revenue at the end of each month (AUD)",
             f"Monthly recurring revenue at the end of each month, {span}: "
-            f"{_dollars(first.mrr_cents)} at the start, {_dollars(last.mrr_cents)} now.",
+            f"{format_money(first.mrr_cents)} at the start, {format_money(last.mrr_cents)} now.",
             labels,
             [point.mrr_cents / 100 for point in points],
-            [_dollars(point.mrr_cents) for point in points],
+            [format_money(point.mrr_cents) for point in points],
             _short_dollars,
         ),
     ]

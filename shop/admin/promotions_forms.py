@@ -20,9 +20,10 @@ from shop.billing.promotions import DiscountKind, Duration, NewPromotion
 from shop.dates import shop_timezone
 from shop.db import utcnow
 from shop.forms import strip_text
+from shop.money import format_money
 
 CODE_MIN, CODE_MAX = 3, 30  # short enough to type on a phone, long enough not to be guessed
-AMOUNT_MAX_CENTS = 100_000  # A$1,000: more than any box costs for a year
+AMOUNT_MAX_CENTS = 100_000  # $1,000 AUD: more than any box costs for a year
 MONTHS_MAX = 36  # Stripe allows more; three years covers every offer the shop makes
 REDEMPTIONS_MAX = 1_000_000
 EXPIRY_MAX = timedelta(days=5 * 366)  # an offer is a season, not a decade
@@ -83,7 +84,7 @@ class NewPromotionForm(FlaskForm):
         render_kw={"inputmode": "numeric", "min": 1, "max": 100},
     )
     amount_off = StringField(
-        "Amount off (A$)",
+        "Amount off, in Australian dollars",
         filters=[strip_text],
         validators=[Length(max=12, message="Type an amount such as 10 or 12.50.")],
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
@@ -151,7 +152,9 @@ class NewPromotionForm(FlaskForm):
         if cents is None:
             raise ValidationError("Type an amount in dollars, such as 10 or 12.50.")
         if not 1 <= cents <= AMOUNT_MAX_CENTS:
-            raise ValidationError(f"An amount is from A$0.01 to A${AMOUNT_MAX_CENTS // 100:,}.")
+            raise ValidationError(
+                f"An amount is from {format_money(1)} to {format_money(AMOUNT_MAX_CENTS)}."
+            )
 
     def validate_expires_at(self, field: DateTimeLocalField) -> None:
         expires = self.expires_utc

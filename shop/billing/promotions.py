@@ -36,6 +36,7 @@ from shop.audit.services import record_admin_action
 from shop.billing.gateway import PaymentProviderError, gateway
 from shop.db import utcnow
 from shop.extensions import db
+from shop.money import format_money
 
 logger = logging.getLogger(__name__)
 
@@ -323,12 +324,11 @@ def _recorded_create(promotion: Promotion) -> Promotion:
 
 
 def _describe(promotion: Promotion) -> str:
-    """ "20% off for 3 months" / "A$10.00 off once" (for the audit log's summary)."""
+    """ "20% off for 3 months" / "$10.00 AUD off once" (for the audit log's summary)."""
     if promotion.percent_off is not None:
         off = f"{promotion.percent_off:g}% off"
     else:
-        cents = promotion.amount_off_cents or 0
-        off = f"A${cents // 100}.{cents % 100:02d} off"
+        off = f"{format_money(promotion.amount_off_cents or 0, promotion.currency or CURRENCY)} off"
     if promotion.duration == Duration.REPEATING:
         return f"{off} for {promotion.duration_in_months} months"
     return f"{off} {'once' if promotion.duration == Duration.ONCE else 'forever'}"

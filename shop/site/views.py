@@ -16,6 +16,7 @@ from shop.dates import date_time, long_date, month_label, ordinal, shop_timezone
 from shop.db import utcnow
 from shop.extensions import db, limiter
 from shop.jobs import overdue_work
+from shop.money import format_money
 from shop.site.errors import RETRY_AFTER_SECONDS, note_database_unavailable
 from shop.site.page_cache import BLOG, CATALOGUE, shared_page
 from shop.site.uploads import files_allowed
@@ -149,8 +150,7 @@ def ordinal_filter(number: int) -> str:
     return ordinal(number)
 
 
-@bp.app_template_filter("aud")
-def aud(cents: int) -> str:
-    """Format integer cents as Australian dollars: 4995 → "$49.95"."""
-    dollars, remainder = divmod(int(cents), 100)
-    return f"${dollars:,}.{remainder:02d}"
+@bp.app_template_filter("money")
+def money_filter(cents: int | None, currency: str | None = "aud") -> str:
+    """Minor units as "$49.95 AUD", the one money format (shop.money); nothing for None."""
+    return "" if cents is None else format_money(cents, currency or "aud")

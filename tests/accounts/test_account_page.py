@@ -61,7 +61,7 @@ def test_each_subscription_status_in_words(app, customer, fields, words):
     client = app.test_client()
     sign_in(client, customer)
     page = visible_text(client.get("/account/"))
-    assert "Miss MuscleBox Every 3 months · $134.85" in page
+    assert "Miss MuscleBox Every 3 months · $134.85 AUD" in page
     assert words in page
 
 

@@ -75,7 +75,7 @@ def cents(value: Fraction) -> int:
 
 
 def aud(amount: int) -> str:
-    return f"${amount // 100:,}.{amount % 100:02d}"
+    return f"${amount // 100:,}.{amount % 100:02d} AUD"
 
 
 @dataclass
@@ -297,7 +297,7 @@ def test_mrr_is_each_plans_price_per_month_over_live_subscriptions(
     make_subscription(jo, yearly, status=SubscriptionStatus.INCOMPLETE)
     page = admin_client.get("/admin/").get_data(as_text=True)
     # 49.95 + 139.95/3 + 499.95/12 + 49.95 = 49.95 + 46.65 + 41.6625 + 49.95 = 188.2125
-    assert figure(page, "mrr") == "$188.21"
+    assert figure(page, "mrr") == "$188.21 AUD"
     assert figure(page, "subscribers") == "4"
     assert [figure(page, f"state-{state}") for state in ("active", "past_due", "paused")] == [
         "1",
@@ -315,7 +315,7 @@ def test_an_empty_shop_has_a_dashboard_of_zeros(admin_client: FlaskClient) -> No
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert figure(page, "subscribers") == "0"
-    assert figure(page, "mrr") == "$0.00"
+    assert figure(page, "mrr") == "$0.00 AUD"
     assert figure(page, "churn") == "—"
     assert len(re.findall(r'<tr data-month="', page)) == 12
     assert "No boxes on sale yet." in page

@@ -176,8 +176,11 @@ def test_a_code_an_active_code_has_is_refused_at_the_field_and_nothing_is_create
         ({"percent_off": "12.5"}, "Not a valid integer value."),
         ({"percent_off": ""}, "Type the percentage, from 1 to 100."),
         ({"kind": "amount", "amount_off": "abc"}, "Type an amount in dollars"),
-        ({"kind": "amount", "amount_off": "0"}, "An amount is from A$0.01 to A$1,000."),
-        ({"kind": "amount", "amount_off": "1000.01"}, "An amount is from A$0.01 to A$1,000."),
+        ({"kind": "amount", "amount_off": "0"}, "An amount is from $0.01 AUD to $1,000.00 AUD."),
+        (
+            {"kind": "amount", "amount_off": "1000.01"},
+            "An amount is from $0.01 AUD to $1,000.00 AUD.",
+        ),
         ({"duration": "repeating"}, "Type for how many months the discount lasts."),
         ({"duration": "repeating", "duration_in_months": "37"}, "from 1 to 36"),
         ({"expires_at": "2020-01-01T10:00"}, "That moment has passed."),

@@ -92,11 +92,12 @@ def test_box_page_shows_each_term_price_per_month_and_saving(app, client):
     response = client.get("/boxes/musclebox")
     assert response.status_code == 200
     text = visible_text(response)
-    assert "Monthly $49.95 a month" in text
+    assert "Monthly $49.95 AUD a month" in text
     assert (
-        "Every 3 months $139.95 every 3 months $46.65 a month Save $9.90 on paying monthly" in text
+        "Every 3 months $139.95 AUD every 3 months $46.65 AUD a month Save $9.90 AUD on paying monthly"
+        in text
     )
-    assert "Every 12 months $499.95 every 12 months $41.66 a month Save $99.45" in text
+    assert "Every 12 months $499.95 AUD every 12 months $41.66 AUD a month Save $99.45 AUD" in text
     assert text_of(response).count(">Subscribe</button>") == 4
 
 

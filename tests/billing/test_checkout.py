@@ -79,8 +79,9 @@ def test_paying_shows_what_was_bought_and_activates_the_subscription(
     assert response.status_code == 200
     text = visible_text(response)
     assert "Welcome to Protein MuscleBox" in text
-    assert "$154.95 every 3 months" in text
-    assert "Bea Buyer 1 George St Level 2 Sydney NSW 2000 AU" in text
+    assert "Every 3 months — $154.95 AUD every 3 months" in text
+    assert "Paid today $154.95 AUD" in text
+    assert "Bea Buyer 1 George St Level 2 Sydney NSW 2000 Australia" in text
     assert "What happens next" in text
 
     subscription = db.session.scalar(select(Subscription))

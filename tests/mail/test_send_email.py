@@ -87,7 +87,7 @@ def test_without_mail_url_the_email_is_kept_in_the_outbox(customer):
             "subscription_confirmed",
             "You're subscribed to Miss MuscleBox",
             [
-                "Miss MuscleBox, $134.85 every 3 months",
+                "Miss MuscleBox, $134.85 AUD every 3 months",
                 "Next payment: 3 January 2027",
                 "send it to:\n\n  Jo Lifter\n  12 Bondi Rd\n  Bondi NSW 2026\n  Australia\n\n",
                 "http://shop.test/account/",

@@ -149,12 +149,12 @@ def test_editing_an_article_changes_its_page_and_the_lists(shop: Article, client
 
 
 def test_a_new_plan_price_shows_on_the_box_pages_at_once(shop: Article, client: FlaskClient):
-    assert "$49.95" in text_of(client.get("/boxes/musclebox"))
+    assert "$49.95 AUD" in text_of(client.get("/boxes/musclebox"))
     plan = db.session.scalars(db.select(Plan)).one()
     plan.price_cents = 5495
     db.session.commit()
     page = text_of(client.get("/boxes/musclebox"))
-    assert "$54.95" in page and "$49.95" not in page
+    assert "$54.95 AUD" in page and "$49.95" not in page
 
 
 def test_a_rolled_back_change_keeps_the_cache(shop: Article, client: FlaskClient):

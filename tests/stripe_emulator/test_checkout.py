@@ -68,7 +68,7 @@ def test_checkout_page_shows_the_order(
     page = pages.get(path_of(session.url, running)).get_data(as_text=True)
     assert "Keto Box" in page
     assert "every 3 months" in page
-    assert "A$117.00" in page
+    assert "$117.00 AUD" in page
     assert 'for="card_number"' in page and 'for="email"' in page
     assert 'for="postal_code"' in page
     assert '<option value="NZ"' in page and '<option value="US"' not in page
@@ -284,7 +284,7 @@ def test_promotion_code_discounts_per_coupon(
     assert bad.status_code == 400 and "This code is invalid." in bad.get_data(as_text=True)
     preview = pages.post(path, data={"promotion_code": "firstbox", "action": "apply_code"})
     assert preview.status_code == 200
-    assert "A$40.00" in preview.get_data(as_text=True)
+    assert "$40.00 AUD" in preview.get_data(as_text=True)
 
     assert pay(pages, running, session, promotion_code="FIRSTBOX").status_code == 303
     done = stripe_client.v1.checkout.sessions.retrieve(session.id)

@@ -85,7 +85,7 @@ def test_switch_price(
     quarterly = make_plan(stripe_client, product=product, amount=12000, count=3)
     path = path_of(portal(stripe_client, sub).url, running)
     page = pages.get(path).get_data(as_text=True)
-    assert "A$120.00 every 3 months" in page
+    assert "$120.00 AUD every 3 months" in page
 
     assert (
         pages.post(
@@ -142,7 +142,7 @@ def test_switch_offers_every_recurring_price_in_the_currency(
     positions = [page.index(f'value="{price_id}"') for price_id in offered]
     assert positions == sorted(positions)  # by product name, then term
     assert '<optgroup label="Paleo Box">' in page and '<optgroup label="Vegan Box">' in page
-    assert "Vegan Box: A$450.00 every 12 months" in page
+    assert "Vegan Box: $450.00 AUD every 12 months" in page
     for price_id in (current.id, retired.id, gone.id, one_off.id, in_usd.id):
         assert f'value="{price_id}"' not in page
 

@@ -121,16 +121,18 @@ def test_checkout_names_the_code_once_with_what_it_takes_off(
     )
     session = make_session(stripe_client, price, allow_promotion_codes=True)
     assert _discount_line(_apply(pages, running, session, "review20")) == (
-        "REVIEW20 — 20% off | −A$10.00"
+        "REVIEW20 — 20% off | −$10.00 AUD"
     )
     assert _discount_line(_apply(pages, running, session, "TENOFF")) == (
-        "TENOFF — A$10.00 off for 3 months | −A$10.00"
+        "TENOFF — $10.00 AUD off for 3 months | −$10.00 AUD"
     )
     # A code the session was created with is named the same way, before anything is typed.
     given = make_session(stripe_client, price, discounts=[{"promotion_code": tenoff.id}])
     page = pages.get(path_of(given.url, running))
-    assert _discount_line(page) == "TENOFF — A$10.00 off for 3 months | −A$10.00"
+    assert _discount_line(page) == "TENOFF — $10.00 AUD off for 3 months | −$10.00 AUD"
     # A coupon without a code: its name, or "Discount" when it has none.
     bare = stripe_client.v1.coupons.create(params={"percent_off": 50, "duration": "forever"})
     plain = make_session(stripe_client, price, discounts=[{"coupon": bare.id}])
-    assert _discount_line(pages.get(path_of(plain.url, running))) == "Discount — 50% off | −A$25.00"
+    assert (
+        _discount_line(pages.get(path_of(plain.url, running))) == "Discount — 50% off | −$25.00 AUD"
+    )

@@ -7,23 +7,19 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from shop.money import format_money as shop_money
+
 from ..api import emulator
 
 bp = Blueprint("stripe_pages", __name__)
 
-CURRENCY_SYMBOLS = {"aud": "$", "usd": "$", "nzd": "$", "cad": "$", "eur": "€", "gbp": "£"}
-ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "pyg", "xaf", "xof", "ugx", "rwf", "kmf", "gnf"}
-
 
 def format_money(amount: int | None, currency: str | None) -> str:
-    """``4500, "aud"`` -> ``A$45.00`` style text for the hosted pages."""
+    """``4500, "aud"`` -> ``$45.00 AUD``: the shop's own money format (``shop.money``), so that
+    checkout and the portal read like the shop's pages and emails."""
     if amount is None:
         return "—"
-    code = (currency or "").lower()
-    text = f"{amount:,}" if code in ZERO_DECIMAL else f"{amount / 100:,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(code, "")
-    prefix = "A$" if code == "aud" else symbol
-    return f"{prefix}{text}" if prefix else f"{text} {code.upper()}"
+    return shop_money(int(amount), currency or "aud")
 
 
 def describe_term(recurring: dict[str, Any] | None) -> str:
@@ -38,7 +34,7 @@ def describe_term(recurring: dict[str, Any] | None) -> str:
 
 
 def describe_coupon(coupon: dict[str, Any] | None) -> str:
-    """What a coupon takes off, as Checkout words it: ``20% off``, ``A$10.00 off for 3 months``."""
+    """What a coupon takes off, as Checkout words it: ``20% off``, ``$10.00 AUD off for 3 months``."""
     if not coupon:
         return ""
     if coupon.get("percent_off") is not None:
