@@ -33,7 +33,7 @@ BOXES = [
             "A training plan card from one of our coaches",
         ],
         "image_path": "img/boxes/musclebox.svg",
-        "image_alt": "An open black MuscleBox with protein bars, a shaker and lifting straps",
+        "image_alt": "An open red MuscleBox holding a shaker bottle, a folded gym towel, a protein bar and a resistance band",
         "position": 1,
     },
     {
@@ -51,7 +51,7 @@ BOXES = [
             "A monthly mini-program from our physiologists",
         ],
         "image_path": "img/boxes/miss-musclebox.svg",
-        "image_alt": "An open coral Miss MuscleBox with resistance bands, snacks and a drink bottle",
+        "image_alt": "An open pink Miss MuscleBox holding a water bottle, two snack bars, a rolled towel and three loop bands, with hair ties beside it",
         "position": 2,
     },
     {
@@ -69,7 +69,7 @@ BOXES = [
             "Recipes that hit your protein target",
         ],
         "image_path": "img/boxes/protein-musclebox.svg",
-        "image_alt": "An open teal Protein MuscleBox packed with protein bars, chips and a tub of powder",
+        "image_alt": "An open teal Protein MuscleBox holding a tub of whey protein with its scoop and two protein bars, with protein sachets beside it",
         "position": 3,
     },
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -68,3 +70,9 @@ class Plan(TimestampMixin, Base):
     @property
     def term_label(self) -> str:
         return "Monthly" if self.term_months == 1 else f"Every {self.term_months} months"
+
+
+def lowest_monthly_cents(plans: Iterable[Plan]) -> int | None:
+    """A box's "from" price: the least any of these plans costs a month, each plan's price
+    divided by its months and rounded to the cent (`Plan.monthly_cents`); None without plans."""
+    return min((plan.monthly_cents for plan in plans), default=None)

@@ -13,6 +13,13 @@ def active_boxes() -> Select[tuple[Box]]:
     return select(Box).where(Box.is_active.is_(True)).order_by(Box.position, Box.name)
 
 
+def active_boxes_with_plans() -> Select[tuple[Box]]:
+    """Active boxes in display order, each with its active plans (shortest term first)."""
+    return active_boxes().options(
+        selectinload(Box.plans), with_loader_criteria(Plan, Plan.is_active.is_(True))
+    )
+
+
 def active_box(slug: str) -> Select[tuple[Box]]:
     """The active box with this slug, with its active plans (shortest term first)."""
     return (

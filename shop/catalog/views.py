@@ -6,7 +6,8 @@ import secrets
 
 from flask import Blueprint, Response, make_response, render_template
 
-from shop.catalog.queries import active_box, active_boxes
+from shop.catalog.models import lowest_monthly_cents
+from shop.catalog.queries import active_box, active_boxes_with_plans
 from shop.extensions import db
 from shop.site.page_cache import CATALOGUE, hole, register_hole, shared_page
 
@@ -21,8 +22,9 @@ register_hole(CHECKOUT_ATTEMPT_HOLE, lambda: secrets.token_urlsafe(16))
 @bp.get("/")
 @shared_page(CATALOGUE)
 def index() -> str:
-    boxes = db.session.scalars(active_boxes()).all()
-    return render_template("catalog/index.html", boxes=boxes)
+    boxes = db.session.scalars(active_boxes_with_plans()).all()
+    from_cents = {box.id: lowest_monthly_cents(box.plans) for box in boxes}
+    return render_template("catalog/index.html", boxes=boxes, from_cents=from_cents)
 
 
 @bp.get("/<slug>")
