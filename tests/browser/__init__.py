@@ -1,0 +1,1 @@
+"""Browser journeys: the shop driven in headless Chromium as its readers, customers and owner use it."""
