@@ -97,8 +97,8 @@ def test_home_page(app: Flask, client: FlaskClient, size: str) -> None:
 
 def test_boxes_index(app: Flask, client: FlaskClient, size: str) -> None:
     build_shop(client, size)
-    # The boxes.
-    page = assert_statements(app.test_client(), "/boxes/", 1)
+    # The boxes; their plans (for each box's from-price), whatever their number.
+    page = assert_statements(app.test_client(), "/boxes/", 2)
     assert f"Bulk Box {SIZES[size][0] - 1}" in page
 
 
