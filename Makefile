@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 EMULATOR_PORT ?= 12111
 
-.PHONY: run reset test bench lint format install db clean
+.PHONY: run reset test test-browser chromium bench lint format install db clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,8 +36,18 @@ run: db
 reset: $(STAMP)
 	$(BIN)/python -m shop.devserver --reset
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Only the browser journeys (about 3 minutes): `make test-browser`; screenshots land in
+# browser-artifacts/.
+test-browser: $(STAMP) chromium
+	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
+
+# The browser journeys drive Debian's Chromium (Playwright downloads no browser of its own).
+chromium:
+	@command -v chromium >/dev/null || apt-get install -y -q chromium \
+	  || (apt-get update -q && apt-get install -y -q chromium)
 
 # The production benchmark (bench/production.py): PostgreSQL on 127.0.0.1:5432 (database `bench`,
 # dropped and made again), Redis on 127.0.0.1:6379 (db 12, 13 and 14, emptied), gunicorn and wrk.
