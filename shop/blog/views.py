@@ -161,6 +161,11 @@ def render_article(
         form.parent_id.data = ""
     form.rendered_at.data = hole(FORM_STAMP_HOLE)
     boxes = db.session.scalars(active_boxes()).all()
+    extra: dict[str, object] = {}
+    if request.endpoint != "blog.article":
+        # A comment that was not posted is shown at the form's address, which only takes POSTs:
+        # the page links lead back to the article.
+        extra["page_url"] = lambda number: url_for("blog.article", slug=article.slug, page=number)
     html = render_template(
         "blog/article.html",
         article=article,
@@ -177,6 +182,7 @@ def render_article(
         boxes=boxes,
         canonical_url=absolute_url("blog.article", slug=article.slug),
         preview=preview,
+        **extra,
     )
     response = Response(html, status=status, mimetype="text/html")
     # The form carries this visitor's CSRF token (and maybe their remembered details); a shared

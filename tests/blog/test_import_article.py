@@ -57,7 +57,7 @@ def test_imports_the_client_article_and_renders_it(runner, client):
         assert name in text
     assert "Leave a Reply" in text
     assert "Your email address will not be published. Required fields are marked *" in text
-    assert 'action="/blog/back-pain-isnt-the-end-of-your-training/comments"' in page
+    assert 'action="/blog/back-pain-isnt-the-end-of-your-training/comments#comment-errors"' in page
     # One h1, the title; whatever headings the body has are h2 or deeper, none lost.
     assert re.findall(r"<h1[ >]", page) == ["<h1 "]
     source = SHARED_ARTICLE.read_text(encoding="utf-8").split("---", 2)[2]
