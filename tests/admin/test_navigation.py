@@ -14,6 +14,7 @@ from shop.billing.models import EventOutcome
 from shop.comments.models import CommentStatus
 from shop.stripe_emulator.testing import RunningEmulator
 from tests.admin.test_jobs import make_event
+from tests.blog.test_unique_ids import duplicate_ids, ticks_without_a_shown_label
 from tests.builders.content import make_article, make_comment
 from tests.helpers import shop_on_emulator
 
@@ -78,3 +79,28 @@ def test_failed_work_shows_on_more_and_on_its_section(admin_client: FlaskClient)
     summary = html[html.index("<summary>More") : html.index("</summary>")]
     assert '1<span class="visually-hidden"> failed)</span>' in summary
     assert 'data-failed-count="1"' in html
+
+
+def test_admin_pages_have_unique_ids_and_tick_boxes_with_a_label_to_tap(
+    app: Flask, admin_client: FlaskClient
+) -> None:
+    """A tick box is 22 px: its shown label (around it, or beside it) is the 44 px target."""
+    article = make_article()
+    comment = make_comment(article, status=CommentStatus.PENDING)
+    paths = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("admin.")
+        and "GET" in (rule.methods or ())
+        and not rule.arguments
+        and rule.endpoint != "admin.shipments_csv"
+    ]
+    paths += [f"/admin/comments/{comment.id}/edit", f"/admin/articles/{article.id}/edit"]
+    ticks_seen = 0
+    for path in paths:
+        html = admin_client.get(path).get_data(as_text=True)
+        assert duplicate_ids(html) == [], path
+        assert ticks_without_a_shown_label(html) == [], path
+        ticks_seen += html.count('type="checkbox"') + html.count('type="radio"')
+    assert 'class="admin-comment-tick"' in admin_client.get("/admin/comments").get_data(True)
+    assert ticks_seen >= 4
