@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.checks import focus_is_visible, page_problems
+from tests.browser.checks import focus_is_visible, horizontal_overflow, page_problems
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.people import (
     PAYING_CARD,
@@ -38,6 +38,18 @@ def test_public_pages(shop: ShopServers, open_window, size: dict[str, int]) -> N
             shop.url + (shop.article_path or "/blog/") if path == "ARTICLE" else shop.url + path
         )
         problems += check(page, path, phone=size is PHONE)
+    assert not problems, "\n".join(problems)
+
+
+def test_public_pages_with_large_text_on_a_phone(shop: ShopServers, phone: Page) -> None:
+    """A reader who set their browser's text to 150 % still has nothing off the side of the screen."""
+    problems: list[str] = []
+    for path in PUBLIC_PAGES:
+        phone.goto(
+            shop.url + (shop.article_path or "/blog/") if path == "ARTICLE" else shop.url + path
+        )
+        phone.evaluate("() => { document.documentElement.style.fontSize = '150%'; }")
+        problems += [f"{path}: {problem}" for problem in horizontal_overflow(phone)]
     assert not problems, "\n".join(problems)
 
 
