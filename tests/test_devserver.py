@@ -23,35 +23,14 @@ from shop import PROJECT_ROOT, devserver
 from shop.devserver import StartupError
 from shop.stripe_emulator.cli import announce_running_url, running_url_file
 from shop.stripe_emulator.testing import RunningEmulator
+from tests.local_servers import dev_server_environment, free_port
 
 from .stripe_emulator.conftest import Receiver
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (a local test server)
         return response.read().decode()
-
-
-def _base_env(folder: Path) -> dict[str, str]:
-    """This process's environment for a dev server whose data all lives in ``folder``."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("STRIPE_", "SITE_URL", "DATABASE_URL", "SHOP_ENV", "JOB_QUEUE"))
-    }
-    env.update(
-        DATABASE_URL=f"sqlite:///{folder / 'shop.sqlite3'}",
-        JOB_QUEUE_URL=f"sqlite:///{folder / 'jobs.sqlite3'}",
-        MEDIA_DIR=str(folder / "media"),
-        SECRET_KEY="x" * 40,
-    )
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +41,7 @@ def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for command in (["db", "upgrade"], ["seed-demo"]):
         subprocess.run(
             [*flask, *command],
-            env=_base_env(folder),
+            env=dev_server_environment(folder),
             cwd=PROJECT_ROOT,
             check=True,
             capture_output=True,
@@ -93,7 +72,7 @@ class DevServer:
                     "--emulator-state",
                     str(state),
                 ],
-                env=_base_env(folder),
+                env=dev_server_environment(folder),
                 cwd=PROJECT_ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -136,7 +115,7 @@ def start_devserver(tmp_path: Path, seeded_database: Path) -> Iterator:
     started: list[DevServer] = []
 
     def start(state: Path, summary: bool = False) -> DevServer:
-        server = DevServer(tmp_path, state, _free_port(), _free_port())
+        server = DevServer(tmp_path, state, free_port(), free_port())
         started.append(server)
         server.wait_ready(summary)
         return server
@@ -247,7 +226,7 @@ def test_a_port_in_use_is_one_clear_line(tmp_path: Path, busy: str, named: str) 
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
-        ports = {"shop": _free_port(), "emulator": _free_port(), busy: taken}
+        ports = {"shop": free_port(), "emulator": free_port(), busy: taken}
         result = subprocess.run(
             [
                 sys.executable,
@@ -260,7 +239,7 @@ def test_a_port_in_use_is_one_clear_line(tmp_path: Path, busy: str, named: str) 
                 "--emulator-state",
                 str(tmp_path / "emulator.sqlite3"),
             ],
-            env=_base_env(tmp_path),
+            env=dev_server_environment(tmp_path),
             cwd=PROJECT_ROOT,
             capture_output=True,
             text=True,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,16 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shop import PROJECT_ROOT
+from tests.local_servers import dev_server_environment, free_port
 
 ADMIN_EMAIL = "owner@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"  # a throwaway admin of a throwaway database
 STARTUP_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _answers(url: str) -> bool:
@@ -61,16 +55,8 @@ class ShopServers:
         return self.folder / "devserver.log"
 
     def environment(self) -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("STRIPE_", "SITE_URL", "DATABASE_URL", "SHOP_ENV", "PAGE_CACHE"))
-        }
+        env = dev_server_environment(self.folder, secret_key="browser-journeys-" + "k" * 32)
         env.update(
-            DATABASE_URL=f"sqlite:///{self.folder / 'shop.sqlite3'}",
-            JOB_QUEUE_URL=f"sqlite:///{self.folder / 'jobs.sqlite3'}",
-            MEDIA_DIR=str(self.folder / "media"),
-            SECRET_KEY="browser-journeys-" + "k" * 32,
             SITE_URL=self.url,
             PYTHONUNBUFFERED="1",
             # Every browser here is a different person on the same address, 127.0.0.1, and the

@@ -26,7 +26,6 @@ Modes:
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from email import message_from_bytes, policy
@@ -36,15 +35,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from tests.faults.proxy import FaultProxy
+from tests.local_servers import free_port
 
 SMTP_MODES = ("accept", "tempfail", "reject", "hang", "refuse", "cut")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def closed_port_url() -> str:

@@ -32,9 +32,9 @@ from tests.faults.servers import (
     prepare_database,
     shop_env,
 )
-from tests.faults.smtp import free_port
 from tests.faults.webhooks import signed_delivery, stripe_event
 from tests.helpers import text_of
+from tests.local_servers import free_port
 
 psycopg = pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
 postgres_only = pytest.mark.skipif(
