@@ -106,9 +106,10 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _own_message(error: HTTPException) -> str | None:
-    """Only messages the shop wrote itself (given to abort()) are shown to the visitor."""
+    """Only messages the shop wrote itself (given to abort()) are shown to the visitor; the rate
+    limiter's own ("5 per 1 minute") reads like a fault code, so a 429 keeps the page's words."""
     own = error.description and error.description != type(error).description
-    return error.description if own and error.code in (400, 404, 409, 429) else None
+    return error.description if own and error.code in (400, 404, 409) else None
 
 
 def note_database_unavailable(error: BaseException) -> None:

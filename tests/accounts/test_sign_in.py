@@ -227,6 +227,7 @@ def test_asking_for_links_is_rate_limited_per_ip(client, customer):
     response = client.post("/account/login", data={"email": "jo@example.com", "csrf_token": token})
     assert response.status_code == 429
     assert "Slow down a little" in visible_text(response)
+    assert "per 1 minute" not in visible_text(response)  # the limiter's wording is not for people
     assert sent_emails() == []
     assert client.get("/account/login").status_code == 200, "only posting is limited"
 
