@@ -17,7 +17,7 @@ MIN_TAP_PX = 44
 # link is as tall as its line. Everything else a thumb must hit is measured: buttons, fields,
 # menus, navigation, tabs and pagination.
 _SMALL_TARGETS = """(minimum) => {
-  const inline = 'p a, li p a, .prose a, .article-body a, blockquote a, figcaption a, dd a, td a, .comment-body a, .muted a, small a, label a';
+  const inline = 'p a, pre a, .outbox-text a, li p a, .prose a, .article-body a, blockquote a, figcaption a, dd a, td a, .comment-body a, .muted a, small a, label a';
   const found = [];
   for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')) {
     const box = el.getBoundingClientRect();

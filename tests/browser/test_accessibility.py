@@ -70,6 +70,28 @@ def test_checkout_success_and_account_pages(
     problems += check(page, "account", phone=phone)
     page.goto(f"{shop.url}/account/address")
     problems += check(page, "address", phone=phone)
+    page.goto(f"{shop.url}/account/")
+    page.get_by_role("button", name=re.compile("manage billing", re.I)).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Manage your subscription")
+    problems += check(page, "billing portal", phone=phone)
+    assert not problems, "\n".join(problems)
+
+
+def test_pages_beside_the_journeys_on_a_phone(shop: ShopServers, phone: Page) -> None:
+    """Error pages, the development outbox, filtered admin lists and the emulator's dashboard."""
+    problems: list[str] = []
+    phone.goto(f"{shop.url}/no-such-page")
+    problems += check(phone, "404", phone=True)
+    phone.goto(f"{shop.url}/dev/outbox")
+    problems += check(phone, "outbox", phone=True)
+    phone.locator(".outbox-subject").first.click()
+    problems += check(phone, "an email", phone=True)
+    phone.goto(f"{shop.emulator_url}/_emulator/")
+    problems += check(phone, "emulator dashboard", phone=True)
+    sign_in_admin(phone, shop)
+    for path in ("/admin/subscriptions?q=nobody", "/admin/customers?q=nobody"):
+        phone.goto(shop.url + path)
+        problems += check(phone, path, phone=True)
     assert not problems, "\n".join(problems)
 
 
