@@ -4,19 +4,25 @@ They are not registered here; the shop adds them to its ``flask`` CLI.
 
 A running emulator with a state file announces its URL in a file beside that state
 (``stripe-emulator.sqlite3`` -> ``stripe-emulator-url``: JSON with the URL and the serving
-process's id), removed when it stops. ``stripe-clock`` without ``--url`` talks to the emulator
-announced beside ``<instance folder>/stripe-emulator.sqlite3`` (where ``make run`` keeps it) if
-its process is alive, else to ``$STRIPE_API_BASE``, else to ``DEFAULT_URL``.
+process's id), removed when it stops. An announcement counts only while its process lives
+and an emulator answers at its URL (``GET /_emulator/clock``, asked only of an ``http://``
+loopback address): a file left by a killed process, whose id another process may now have, is
+stale and ignored. ``stripe-clock`` without ``--url`` talks to the emulator announced beside
+``<instance folder>/stripe-emulator.sqlite3`` (where ``make run`` keeps it), else to
+``$STRIPE_API_BASE``, else to ``DEFAULT_URL``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import math
 import os
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import click
 from flask import current_app, has_app_context
@@ -24,6 +30,44 @@ from werkzeug.serving import run_simple
 
 DEFAULT_URL = "http://127.0.0.1:12111"
 DEFAULT_STATE_NAME = "stripe-emulator.sqlite3"
+# How long asking an announced URL whether it is an emulator may take: it is a local server.
+PROBE_SECONDS = 2.0
+# The emulator refuses to move its clock by more than ten years at once.
+MAX_ADVANCE_DAYS = 3650
+WILDCARD_HOSTS = {"", "0.0.0.0", "::"}  # noqa: S104 (names, not binds)
+
+
+def http_url(host: str, port: int) -> str:
+    """``http://host:port``, an IPv6 address in brackets (``http://[::1]:5000``)."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def reachable_url(host: str, port: int) -> str:
+    """The URL to announce for a server bound to ``host``: one listening on every interface is
+    reached on the loopback one."""
+    if host in WILDCARD_HOSTS:
+        host = "::1" if host == "::" else "127.0.0.1"
+    return http_url(host, port)
+
+
+def is_loopback_http(url: str) -> bool:
+    """Whether ``url`` is plain http on this machine's loopback (127.0.0.1, localhost, ::1)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    if parts.scheme != "http" or not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def running_url_file(state_path: str | os.PathLike[str]) -> Path:
@@ -49,19 +93,65 @@ def withdraw_running_url(state_path: str | os.PathLike[str]) -> None:
         path.unlink(missing_ok=True)
 
 
-def running_url(state_path: str | os.PathLike[str], *, others_only: bool = False) -> str | None:
-    """The URL of the emulator serving ``state_path``, if one announced itself and still runs.
+class Announced(NamedTuple):
+    """An emulator announced beside a state file whose announcement is not known to be stale.
+
+    ``confirmed`` is True when an emulator answered at ``url``; False when its process lives but
+    that could not be checked (the URL is not a loopback http one, so it is never asked, or
+    nothing answered in time): whoever relies on the file being stale must not assume it is.
+    """
+
+    file: Path
+    url: str
+    confirmed: bool
+
+
+def announced_emulator(
+    state_path: str | os.PathLike[str], *, others_only: bool = False
+) -> Announced | None:
+    """The emulator announced beside ``state_path``; None when there is no announcement or it
+    is stale (unreadable, its process gone, or nothing but a non-emulator at its URL).
 
     ``others_only`` ignores an announcement bearing this process's id: before a process
     announces anything, such a file was left by a killed process whose id was reused.
     """
-    announced = _read_announcement(running_url_file(state_path))
+    file = running_url_file(state_path)
+    announced = _read_announcement(file)
     url, pid = announced.get("url"), announced.get("pid")
     if not (isinstance(url, str) and isinstance(pid, int) and _process_alive(pid)):
         return None
     if others_only and pid == os.getpid():
         return None
-    return url
+    if not is_loopback_http(url):
+        return Announced(file, url, confirmed=False)
+    answer = _probe(url)
+    if answer is None:
+        return Announced(file, url, confirmed=False)
+    return Announced(file, url, confirmed=True) if answer else None
+
+
+def _probe(url: str) -> bool | None:
+    """Whether an emulator answers at ``url``: True, False (refused, or something else
+    answered), or None (no answer in time: a busy emulator looks like that)."""
+    try:
+        with urllib.request.urlopen(  # noqa: S310 (a loopback http URL, checked by the caller)
+            f"{url.rstrip('/')}/_emulator/clock", timeout=PROBE_SECONDS
+        ) as response:
+            answer = json.loads(response.read(4096))
+    except TimeoutError:
+        return None
+    except urllib.error.URLError as exc:
+        return None if isinstance(exc.reason, TimeoutError) else False
+    except (OSError, ValueError):
+        return False
+    return isinstance(answer, dict) and isinstance(answer.get("now"), int)
+
+
+def running_url(state_path: str | os.PathLike[str], *, others_only: bool = False) -> str | None:
+    """The URL of the emulator serving ``state_path``, if one announced itself and answers
+    there as an emulator (see `announced_emulator`)."""
+    found = announced_emulator(state_path, others_only=others_only)
+    return found.url if found and found.confirmed else None
 
 
 def _read_announcement(path: Path) -> dict[str, object]:
@@ -146,13 +236,11 @@ def stripe_emulator_command(
             raise click.BadParameter(str(exc), param_hint="--webhook-secret") from exc
         click.echo(f"Forwarding every event to {forward_to}, signed with {endpoint['secret']}")
     click.echo(
-        f"Stripe emulator on http://{host}:{port} (dashboard: /_emulator/); "
+        f"Stripe emulator on {http_url(host, port)} (dashboard: /_emulator/); "
         f"state: {state_path or 'in memory'}"
     )
     if state_path:
-        # Listening on every interface: it is reached on the loopback one.
-        reachable = "127.0.0.1" if host in {"0.0.0.0", "", "::"} else host  # noqa: S104
-        announce_running_url(state_path, f"http://{reachable}:{port}")
+        announce_running_url(state_path, reachable_url(host, port))
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
@@ -166,19 +254,65 @@ def stripe_clock_command() -> None:
     """Read or advance the emulator's clock (like a Stripe test clock)."""
 
 
+class _Amount(click.ParamType):
+    """A finite number from 0 to ``maximum`` (click's FloatRange lets ``nan`` through)."""
+
+    name = "number"
+
+    def __init__(self, maximum: float) -> None:
+        self.maximum = maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number.", param, ctx)
+        if not math.isfinite(number) or not 0 <= number <= self.maximum:
+            self.fail(f"{value} is not a number from 0 to {self.maximum:g}.", param, ctx)
+        return number
+
+
+def _error_message(body: bytes) -> str | None:
+    """The emulator's own one-line error (``{"error": {"message": ...}}``), if that is what
+    ``body`` holds."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return " ".join(message.split()) if isinstance(message, str) and message.strip() else None
+
+
 def _call(url: str, method: str = "GET", data: dict[str, str] | None = None) -> dict:
     body = urllib.parse.urlencode(data).encode() if data is not None else None
     request = urllib.request.Request(url, data=body, method=method)  # noqa: S310
+    not_emulator = "is this the emulator? Give the emulator's address with --url."
     try:
         with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
-            return json.loads(response.read())
+            body = response.read()
     except urllib.error.HTTPError as exc:
-        raise click.ClickException(exc.read().decode("utf-8", "replace")) from exc
-    except OSError as exc:
+        message = _error_message(exc.read(65536))
+        if message:
+            raise click.ClickException(f"The emulator refused: {message}") from exc
+        raise click.ClickException(
+            f"{url} answered HTTP {exc.code} {exc.reason}: {not_emulator}"
+        ) from exc
+    except (OSError, ValueError) as exc:
         raise click.ClickException(
             f"Cannot reach the emulator at {url}: {exc}. Is `make run` running? "
             "Otherwise give the emulator's address with --url."
         ) from exc
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise click.ClickException(f"{url} answered something other than JSON: {not_emulator}")
+    return answer
 
 
 URL_HELP = (
@@ -196,15 +330,24 @@ def show_clock(url: str | None) -> None:
 
 
 @stripe_clock_command.command("advance")
-@click.option("--days", type=float, default=0, help="Days to advance.")
-@click.option("--hours", type=float, default=0, help="Hours to advance.")
-@click.option("--seconds", type=int, default=0, help="Seconds to advance.")
+@click.option(
+    "--days", type=_Amount(MAX_ADVANCE_DAYS), default=0, help="Days to advance (at most 3650)."
+)
+@click.option("--hours", type=_Amount(MAX_ADVANCE_DAYS * 24), default=0, help="Hours to advance.")
+@click.option(
+    "--seconds",
+    type=click.IntRange(0, MAX_ADVANCE_DAYS * 86400),
+    default=0,
+    help="Seconds to advance.",
+)
 @click.option("--url", default=None, help=URL_HELP)
 def advance_clock(days: float, hours: float, seconds: int, url: str | None) -> None:
     """Advance the clock; renewals, payment retries and expiries that fall due are processed."""
     total = int(days * 86400 + hours * 3600 + seconds)
     if total <= 0:
         raise click.BadParameter("give a positive --days, --hours or --seconds")
+    if total > MAX_ADVANCE_DAYS * 86400:
+        raise click.BadParameter(f"advance by at most {MAX_ADVANCE_DAYS} days at once")
     result = _call(
         f"{emulator_url(url).rstrip('/')}/_emulator/clock/advance", "POST", {"seconds": str(total)}
     )

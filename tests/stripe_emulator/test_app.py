@@ -1,6 +1,7 @@
 """Factory guards, persistence, the testing helper and the CLI commands."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from shop.stripe_emulator.cli import (
     DEFAULT_URL,
     announce_running_url,
     emulator_url,
+    is_loopback_http,
     running_url_file,
     stripe_clock_command,
     stripe_emulator_command,
@@ -22,7 +24,7 @@ from shop.stripe_emulator.cli import (
 )
 from shop.stripe_emulator.testing import RunningEmulator
 
-from .conftest import make_plan
+from .conftest import Receiver, make_plan
 
 
 def test_refuses_production(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -193,3 +195,90 @@ def test_an_announcement_is_withdrawn_only_by_its_own_process(tmp_path: Path) ->
     running_url_file(state).write_text(json.dumps({"url": "http://127.0.0.1:9", "pid": 1}))
     withdraw_running_url(state)
     assert running_url_file(state).exists()
+
+
+@pytest.mark.parametrize("days", ["1e308", "nan", "inf", "-1", "3651", "two"])
+def test_stripe_clock_refuses_an_amount_it_cannot_advance_by(
+    running: RunningEmulator, days: str
+) -> None:
+    before = running.emulator.now()
+    result = CliRunner().invoke(
+        stripe_clock_command, ["advance", "--days", days, "--url", running.base_url]
+    )
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), "a usage error, not a traceback"
+    assert "--days" in result.output and "Traceback" not in result.output
+    assert running.emulator.now() < before + 86400
+
+
+def test_stripe_clock_refuses_more_than_ten_years_in_all(running: RunningEmulator) -> None:
+    result = CliRunner().invoke(
+        stripe_clock_command,
+        ["advance", "--days", "3650", "--hours", "24", "--url", running.base_url],
+    )
+    assert result.exit_code == 2 and "at most 3650 days" in result.output
+
+
+def test_stripe_clock_at_something_else_says_so_in_one_line(running: RunningEmulator) -> None:
+    # The shop's URL by mistake: an HTML 404 page, not the emulator's JSON.
+    result = CliRunner().invoke(stripe_clock_command, ["show", "--url", f"{running.base_url}/shop"])
+    assert result.exit_code == 1
+    message = result.output.strip()
+    assert len(message.splitlines()) == 1, message
+    assert "HTTP 404" in message and "is this the emulator?" in message
+    assert "<" not in message
+
+
+def test_stripe_clock_ignores_a_live_process_that_is_not_an_emulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After kill -9 or a reboot the announced pid (here this test's own) may be anyone's.
+    monkeypatch.delenv("STRIPE_API_BASE", raising=False)
+    state = tmp_path / "stripe-emulator.sqlite3"
+    other = Receiver()
+    try:
+        for url in (other.url.removesuffix("/webhooks/stripe"), "http://192.0.2.1:12111"):
+            running_url_file(state).write_text(json.dumps({"url": url, "pid": os.getpid()}))
+            with _instance_app(tmp_path).app_context():
+                assert emulator_url() == DEFAULT_URL, url
+    finally:
+        other.stop()
+    assert other.requests == [], "asked with a GET only, never posted to"
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:12111", True),
+        ("http://localhost:12111", True),
+        ("http://[::1]:12111", True),
+        ("http://127.8.0.1:1", True),
+        ("https://127.0.0.1:12111", False),
+        ("http://192.0.2.1:12111", False),
+        ("http://example.com", False),
+        ("http://127.0.0.1:99999", False),
+        ("file:///etc/passwd", False),
+        ("http://::1:12111", False),
+    ],
+)
+def test_only_loopback_http_announcements_are_followed(url: str, loopback: bool) -> None:
+    assert is_loopback_http(url) is loopback
+
+
+@pytest.mark.parametrize(
+    ("host", "announced"), [("::1", "http://[::1]:12345"), ("::", "http://[::1]:12345")]
+)
+def test_stripe_emulator_command_announces_an_ipv6_url_in_brackets(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, host: str, announced: str
+) -> None:
+    served: dict[str, object] = {}
+
+    def fake_run_simple(host: str, port: int, app: object, **options: object) -> None:
+        served["announced"] = json.loads((tmp_path / "s-url").read_text())["url"]
+
+    monkeypatch.setattr("shop.stripe_emulator.cli.run_simple", fake_run_simple)
+    args = ["--host", host, "--port", "12345", "--state", str(tmp_path / "s.sqlite3")]
+    result = CliRunner().invoke(stripe_emulator_command, args)
+    assert result.exit_code == 0, result.output
+    assert served["announced"] == announced
+    assert f"Stripe emulator on http://[{host}]:12345" in result.output
