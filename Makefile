@@ -31,8 +31,9 @@ run: db
 	done
 	$(BIN)/python -m shop.devserver --host $(HOST) --port $(PORT) --emulator-port $(EMULATOR_PORT)
 
-# Start the demo afresh: deletes the development database, the job queue and the Stripe
-# emulator's state (with its webhook secret) in instance/, nothing else; `make run` seeds again.
+# Start the demo afresh: deletes the development database, the job queue, the Stripe emulator's
+# state (with its webhook secret) and the development secret key in instance/, nothing else and
+# nothing outside it; refuses while `make run` runs. `make run` seeds again.
 reset: $(STAMP)
 	$(BIN)/python -m shop.devserver --reset
 

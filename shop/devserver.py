@@ -17,6 +17,9 @@ real stripe library. With a real key set, the shop talks to Stripe and no emulat
 - The job worker (`flask --app shop worker`) runs as a child process with the same settings.
   Ctrl+C or SIGTERM stops the worker, the emulator (its state saved) and the shop, and removes
   the announcement.
+- `make reset` refuses while an emulator answers at the URL announced in instance/ (for its
+  default state or the one given), refuses a state outside instance/, and deletes files in
+  instance/ only (see `demo_files`), the development secret key among them.
 - What a newcomer needs (the shop, the outbox, the emulator's dashboard, how to create an admin
   and move the clock) is printed last, once the start-up's webhooks and jobs are done.
 """
@@ -45,8 +48,11 @@ from shop import PROJECT_ROOT, create_app
 from shop.logs import RedactedRequestHandler
 from shop.stripe_emulator.cli import (
     DEFAULT_STATE_NAME,
+    Announced,
     announce_running_url,
-    running_url,
+    announced_emulator,
+    http_url,
+    reachable_url,
     running_url_file,
     withdraw_running_url,
 )
@@ -134,19 +140,48 @@ def check_ports(host: str, ports: dict[str, tuple[int, str, str]]) -> None:
 # -- the emulator and the worker -----------------------------------------------------------------
 
 
+def _running_message(found: Announced) -> str:
+    """How a running (or possibly running) emulator is named in a refusal: with the file that
+    announces it, so a person who knows better can delete that by hand."""
+    if found.confirmed:
+        return f"an emulator answers at {found.url}, announced in {found.file}"
+    return (
+        f"{found.file} announces an emulator at {found.url} whose process still runs and that "
+        f"could not be asked; if no `make run` runs, delete {found.file}"
+    )
+
+
+def _bind(host: str, port: int, app: Any, what: str, **options: Any) -> BaseWSGIServer:
+    """make_server on a socket bound here, so that a port taken since `check_ports` is one
+    line (werkzeug prints its own lines and exits when it cannot bind)."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError as exc:
+        listener.close()
+        raise StartupError(
+            f"Port {port} on {host} ({what}) could not be opened ({exc.strerror or exc}): "
+            "another program took it just now; start again, or pick another port."
+        ) from exc
+    with listener:  # werkzeug serves a duplicate of it
+        return make_server(host, port, app, threaded=True, fd=listener.fileno(), **options)
+
+
 class EmulatorServer:
     """The Stripe emulator served from a thread of this process, its URL announced."""
 
     def __init__(self, host: str, port: int, shop_url: str, state_path: Path) -> None:
         from shop.stripe_emulator import create_emulator_app
 
-        self.url = f"http://{host}:{port}"
+        self.url = http_url(host, port)
         self.state_path = state_path
-        already = running_url(state_path, others_only=True)
+        already = announced_emulator(state_path, others_only=True)
         if already:
             raise StartupError(
-                f"Another emulator ({already}) is serving {state_path}: stop that `make run` "
-                "first (two would overwrite each other's state)."
+                f"Another emulator may be serving {state_path} ({_running_message(already)}): "
+                "stop that `make run` first (two would overwrite each other's state)."
             )
         state_path.parent.mkdir(parents=True, exist_ok=True)
         self.secret = _webhook_secret(state_path)
@@ -159,16 +194,22 @@ class EmulatorServer:
             deliver_async=False,
         )
         self.state = self.app.extensions["stripe_emulator"]
-        self.state.ensure_webhook_endpoint(
-            f"{shop_url}/webhooks/stripe", secret=self.secret, owner=ENDPOINT_OWNER
-        )
+        try:
+            self.server = _bind(
+                host, port, self.app, "the Stripe emulator", request_handler=QuietHandler
+            )
+            self.state.ensure_webhook_endpoint(
+                f"{shop_url}/webhooks/stripe", secret=self.secret, owner=ENDPOINT_OWNER
+            )
+        except BaseException:
+            self.state.close()
+            raise
         self.state.worker.start()
-        self.server = make_server(host, port, self.app, threaded=True, request_handler=QuietHandler)
         self.thread = threading.Thread(
             target=self.server.serve_forever, name="stripe-emulator", daemon=True
         )
         self.thread.start()
-        announce_running_url(state_path, self.url)
+        announce_running_url(state_path, reachable_url(host, port))
 
     def settings(self) -> dict[str, str]:
         """The environment that points the shop (and its worker) at this emulator."""
@@ -306,34 +347,51 @@ def _with_companions(path: Path) -> list[Path]:
 
 def demo_files(instance: Path, state_path: Path, settings: dict[str, Any]) -> list[Path]:
     """The files `make reset` deletes: the development database and the job queue (when SQLite
-    files in the instance folder; the queue's jobs name rows of that database), the emulator's
-    state, its webhook secret and its URL announcement. Nothing else: not the secret key, not
-    uploaded images."""
+    files; the queue's jobs name rows of that database), the emulator's state, its webhook secret
+    and its URL announcement, and the development secret key (sessions signed with it would
+    sign a new customer in as an old one who had the same id). Only files inside ``instance``,
+    whatever the settings and ``state_path`` say; nothing else there, not uploaded images."""
     instance = instance.resolve()
+    state_path = state_path.resolve()
     files: list[Path] = []
     for url in (settings["SQLALCHEMY_DATABASE_URI"], settings["JOB_QUEUE_URL"]):
         database = _sqlite_file(str(url))
-        if database is not None and database.is_relative_to(instance):
+        if database is not None:
             files += _with_companions(database)
     files += _with_companions(state_path)
     files += [webhook_secret_file(state_path), running_url_file(state_path)]
-    return files
+    files.append(instance / "secret_key")
+    return [path for path in files if path.resolve().is_relative_to(instance)]
 
 
 def reset(state_path: Path, instance: Path = INSTANCE) -> None:
     """Delete the demo's data (see `demo_files`), printing what went; StartupError when that is
-    not safe (production settings, a running emulator)."""
+    not safe (production settings, an emulator state outside ``instance``, an emulator that
+    runs for this instance)."""
     from shop.config import ConfigError, load_settings
 
+    if not state_path.resolve().is_relative_to(instance.resolve()):
+        raise StartupError(
+            f"Not resetting: the emulator state {state_path} is not in {instance}; "
+            "`make reset` deletes only files there (delete that one yourself if you mean to)."
+        )
+    secret_key = instance / "secret_key"
+    secret_key_existed = secret_key.exists()
     try:
         settings = load_settings(instance)
     except ConfigError as exc:
         raise StartupError(f"Not resetting: {exc}") from exc
+    finally:
+        if not secret_key_existed:  # made just now by load_settings: not the demo's
+            secret_key.unlink(missing_ok=True)
     if settings["SHOP_ENV"] != "development":
         raise StartupError("Not resetting: `make reset` is for development (SHOP_ENV is not).")
-    running = running_url(state_path)
-    if running:
-        raise StartupError(f"Not resetting while `make run` is running (emulator at {running}).")
+    for state in dict.fromkeys((instance / DEFAULT_STATE_NAME, state_path)):
+        found = announced_emulator(state)
+        if found:
+            raise StartupError(
+                f"Not resetting while `make run` is running ({_running_message(found)})."
+            )
     kept = []
     for url in (settings["SQLALCHEMY_DATABASE_URI"], settings["JOB_QUEUE_URL"]):
         path = _sqlite_file(str(url))
@@ -347,6 +405,11 @@ def reset(state_path: Path, instance: Path = INSTANCE) -> None:
         print(f"Left alone (not a SQLite file in {instance}; empty it yourself): {url}")
     if not removed:
         print("Nothing to delete: the demo's files are gone already.")
+    if os.environ.get("SECRET_KEY", "").strip():
+        print(
+            "SECRET_KEY is set in the environment (or .env): sessions signed before the reset "
+            "stay valid unless you change it."
+        )
     if not kept:
         print("The next `make run` starts the demo afresh.")
 
@@ -380,7 +443,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def serve(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
     """Start everything, registering each stop on ``stack``; returns when the shop stops."""
-    shop_url = f"http://{args.host}:{args.port}"
+    shop_url = http_url(args.host, args.port)
     use_emulator = not os.environ.get("STRIPE_SECRET_KEY")
     ports = {"the shop": (args.port, "PORT", "--port")}
     if use_emulator:
@@ -399,9 +462,7 @@ def serve(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
     # Bound now, before the catalogue sync sends its first webhook: the emulator's deliveries
     # wait in the listen queue instead of being refused. Its access log leaves out sign-in
     # tokens and query strings (checkout session ids).
-    server: BaseWSGIServer = make_server(
-        args.host, args.port, app, threaded=True, request_handler=RedactedRequestHandler
-    )
+    server = _bind(args.host, args.port, app, "the shop", request_handler=RedactedRequestHandler)
     stack.callback(server.server_close)
     worker = Worker(sys.stdout.buffer)
     stack.callback(worker.stop)

@@ -20,12 +20,19 @@ from pathlib import Path
 import pytest
 
 from shop import PROJECT_ROOT, devserver
+from shop.config import load_settings
 from shop.devserver import StartupError
-from shop.stripe_emulator.cli import announce_running_url, running_url_file
+from shop.stripe_emulator.cli import announce_running_url, running_url, running_url_file
+from shop.stripe_emulator.core import Emulator
 from shop.stripe_emulator.testing import RunningEmulator
 from tests.local_servers import dev_server_environment, free_port
 
 from .stripe_emulator.conftest import Receiver
+
+
+def _write_announcement(state: Path, url: str, pid: int) -> None:
+    """An announcement as a process that was killed (or lives elsewhere) left it."""
+    running_url_file(state).write_text(json.dumps({"url": url, "pid": pid}))
 
 
 def _get(url: str) -> str:
@@ -217,6 +224,20 @@ def test_a_restart_on_other_ports_moves_the_webhooks_and_sigterm_stops_everythin
         old_address.stop()
 
 
+def test_reset_refuses_while_the_dev_server_runs_whatever_state_it_is_given(
+    start_devserver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("DATABASE_URL", "JOB_QUEUE_URL", "SHOP_ENV", "STRIPE_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    server = start_devserver(tmp_path / devserver.DEFAULT_STATE_NAME)
+    for given in (tmp_path / devserver.DEFAULT_STATE_NAME, tmp_path / "notes.sqlite3"):
+        with pytest.raises(StartupError, match=f"an emulator answers at {server.emulator_url}"):
+            devserver.reset(given, tmp_path)
+    assert (tmp_path / "shop.sqlite3").exists() and (tmp_path / "jobs.sqlite3").exists()
+    assert _get(f"{server.shop_url}/healthz"), "the shop still serves"
+
+
 @pytest.mark.parametrize(
     ("busy", "named"),
     [("shop", "make run PORT="), ("emulator", "make run EMULATOR_PORT=")],
@@ -287,11 +308,57 @@ def test_reset_deletes_the_demo_data_and_nothing_else(
 ) -> None:
     devserver.reset(instance / "stripe-emulator.sqlite3", instance)
     left = sorted(str(p.relative_to(instance)) for p in instance.rglob("*") if p.is_file())
-    assert left == ["media/hero.png", "notes.txt", "secret_key"]
+    assert left == ["media/hero.png", "notes.txt"]
     said = capsys.readouterr().out
     assert "Deleted" in said and "starts the demo afresh" in said
+    assert "SECRET_KEY is set in the environment" in said, "old sessions stay valid: said so"
     devserver.reset(instance / "stripe-emulator.sqlite3", instance)
     assert "Nothing to delete" in capsys.readouterr().out
+
+
+def test_reset_makes_a_new_development_secret_key(
+    instance: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A session cookie signed before the reset would sign its customer's id in as whoever
+    # gets that id in the new database.
+    monkeypatch.delenv("SECRET_KEY")
+    (instance / "secret_key").unlink()
+    before = load_settings(instance)["SECRET_KEY"]
+    devserver.reset(instance / "stripe-emulator.sqlite3", instance)
+    assert not (instance / "secret_key").exists()
+    assert "SECRET_KEY is set" not in capsys.readouterr().out
+    assert load_settings(instance)["SECRET_KEY"] != before
+
+    (instance / "secret_key").unlink()
+    devserver.reset(instance / "stripe-emulator.sqlite3", instance)
+    assert "Nothing to delete" in capsys.readouterr().out, "reading the settings made no file"
+    assert not (instance / "secret_key").exists()
+
+
+def test_reset_refuses_an_emulator_state_outside_the_instance_folder(
+    instance: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "x"
+    elsewhere.mkdir()
+    mine = [elsewhere / "notes.txt", elsewhere / "notes-webhook-secret", elsewhere / "notes-url"]
+    for path in mine:
+        path.write_text("x")
+    for given in (elsewhere / "notes.txt", instance / ".." / "x" / "notes.txt"):
+        with pytest.raises(StartupError, match="is not in") as refused:
+            devserver.reset(given, instance)
+        assert len(str(refused.value).splitlines()) == 1
+    assert all(path.exists() for path in mine)
+    assert (instance / "shop.sqlite3").exists() and (instance / "secret_key").exists()
+
+
+def test_demo_files_are_all_inside_the_instance_folder(instance: Path, tmp_path: Path) -> None:
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'mine.sqlite3'}",
+        "JOB_QUEUE_URL": f"sqlite:///{instance / 'jobs.sqlite3'}",
+    }
+    files = devserver.demo_files(instance, tmp_path / "elsewhere.sqlite3", settings)
+    assert files and all(path.resolve().is_relative_to(instance.resolve()) for path in files)
+    assert instance.resolve() / "jobs.sqlite3" in files
 
 
 def test_reset_leaves_a_database_outside_the_instance_folder(
@@ -316,11 +383,95 @@ def test_reset_refuses_while_running_or_in_production(
     instance: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = instance / "stripe-emulator.sqlite3"
-    announce_running_url(state, "http://127.0.0.1:12111")  # this process: alive
-    with pytest.raises(StartupError, match="while `make run` is running"):
-        devserver.reset(state, instance)
+    with RunningEmulator() as running:
+        announce_running_url(state, running.base_url)  # this process: alive, and answering
+        with pytest.raises(StartupError, match="while `make run` is running") as refused:
+            devserver.reset(state, instance)
+        assert str(running_url_file(state)) in str(refused.value), "the file is named"
+        # `make run` keeps its state in instance/; a reset given another state still sees it.
+        with pytest.raises(StartupError, match="while `make run` is running"):
+            devserver.reset(instance / "other-emulator.sqlite3", instance)
+    assert (instance / "shop.sqlite3").exists() and (instance / "shop.sqlite3-wal").exists()
+    assert (instance / "jobs.sqlite3").exists() and (instance / "secret_key").exists()
     running_url_file(state).unlink()
     monkeypatch.setenv("SHOP_ENV", "production")
     with pytest.raises(StartupError, match="Not resetting"):
         devserver.reset(state, instance)
     assert (instance / "shop.sqlite3").exists() and state.exists()
+
+
+def test_a_stale_announcement_whose_pid_lives_blocks_neither_run_nor_reset(
+    instance: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # After kill -9 or a reboot the announced pid may be another, living, process's (here 1).
+    state = instance / "stripe-emulator.sqlite3"
+    run_state = instance / "run-emulator.sqlite3"
+    _write_announcement(run_state, f"http://127.0.0.1:{free_port()}", 1)  # nothing listens there
+    assert running_url(run_state) is None
+    started = devserver.EmulatorServer("127.0.0.1", free_port(), "http://127.0.0.1:5000", run_state)
+    try:
+        assert running_url(run_state) == started.url, "announced afresh"
+    finally:
+        started.stop()
+
+    not_an_emulator = Receiver()  # answers GET /_emulator/clock with an error page
+    try:
+        announced = urllib.parse.urlsplit(not_an_emulator.url)
+        _write_announcement(state, f"http://{announced.netloc}", 1)
+        devserver.reset(state, instance)
+    finally:
+        not_an_emulator.stop()
+    assert "Deleted" in capsys.readouterr().out
+    assert not (instance / "shop.sqlite3").exists() and not running_url_file(state).exists()
+
+
+def test_an_announcement_off_loopback_is_never_asked_and_blocks_reset_by_name(
+    instance: Path,
+) -> None:
+    state = instance / "stripe-emulator.sqlite3"
+    _write_announcement(state, "http://192.0.2.1:12111", 1)  # TEST-NET: must not be contacted
+    assert running_url(state) is None
+    with pytest.raises(StartupError, match="could not be asked") as refused:
+        devserver.reset(state, instance)
+    assert f"delete {running_url_file(state)}" in str(refused.value)
+    assert (instance / "shop.sqlite3").exists()
+
+
+def test_the_emulator_on_ipv6_loopback_has_a_bracketed_url(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET6) as probe:
+        try:
+            probe.bind(("::1", 0))
+        except OSError:
+            pytest.skip("no IPv6 loopback here")
+        port = probe.getsockname()[1]
+    emulator = devserver.EmulatorServer("::1", port, "http://[::1]:5000", tmp_path / "e.sqlite3")
+    try:
+        assert emulator.url == f"http://[::1]:{port}"
+        assert json.loads(_get(f"{emulator.url}/_emulator/clock"))["now"] > 0
+        assert running_url(tmp_path / "e.sqlite3") == emulator.url
+    finally:
+        emulator.stop()
+
+
+def test_a_port_taken_after_the_check_is_one_line_and_the_state_is_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[Emulator] = []
+    close = Emulator.close
+
+    def recording_close(self: Emulator) -> None:
+        closed.append(self)
+        close(self)
+
+    monkeypatch.setattr(Emulator, "close", recording_close)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        with pytest.raises(StartupError, match=f"Port {taken} on 127.0.0.1") as refused:
+            devserver.EmulatorServer(
+                "127.0.0.1", taken, "http://127.0.0.1:5000", tmp_path / "e.sqlite3"
+            )
+    assert len(str(refused.value).splitlines()) == 1
+    assert len(closed) == 1, "the emulator's state was closed"
+    assert not running_url_file(tmp_path / "e.sqlite3").exists()
