@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -148,6 +148,19 @@ def month_name_filter(month: str) -> str:
 @bp.app_template_filter("ordinal")
 def ordinal_filter(number: int) -> str:
     return ordinal(number)
+
+
+@bp.app_template_global("focus_goes_here")
+def focus_goes_here() -> bool:
+    """True for the first field with an error that a page renders, False for every later one.
+
+    The form macros give that field `autofocus`, so after a failed post the keyboard, the screen
+    reader and a phone's screen all start at the first thing to fix, without any script.
+    """
+    if g.get("error_focus_given"):
+        return False
+    g.error_focus_given = True
+    return True
 
 
 @bp.app_template_filter("money")

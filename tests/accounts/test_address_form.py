@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from shop.accounts.addresses import PostalAddress, address_of
@@ -133,6 +135,15 @@ def test_a_missing_postcode_is_reported_next_to_the_field(customer_client, custo
     assert '<option selected value="NSW">' in page
     assert recorder.calls == []
     assert stored_address(customer) == OLD_HOME
+
+
+def test_after_a_failed_post_the_first_field_to_fix_has_the_focus(customer_client, recorder):
+    response = post_address(customer_client, line1="", postal_code="")
+    assert response.status_code == 400
+    focused = re.findall(r"<(?:input|select|textarea)[^>]*\bautofocus\b[^>]*>", text_of(response))
+    assert len(focused) == 1, focused
+    assert 'id="line1"' in focused[0]
+    assert "autofocus" not in text_of(customer_client.get("/account/address")), "not before a post"
 
 
 @pytest.mark.parametrize(

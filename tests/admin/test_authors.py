@@ -114,6 +114,14 @@ def test_bad_author_input_is_an_error_at_its_field(admin_client, app, fields, fi
     assert authors() == 0
 
 
+def test_after_a_failed_post_the_first_field_to_fix_has_the_focus(admin_client, app):
+    data = author_form(admin_client, name="", website="maya.example.com")
+    page = admin_client.post("/admin/authors/new", data=data).get_data(as_text=True)
+    focused = re.findall(r"<(?:input|select|textarea)[^>]*\bautofocus\b[^>]*>", page)
+    assert len(focused) == 1, focused
+    assert 'id="name"' in focused[0]
+
+
 def test_a_duplicate_author_slug_is_a_form_error(admin_client, app):
     make_author("Someone").slug = "dr-maya-chen"
     db.session.commit()
