@@ -214,5 +214,7 @@ def test_the_admin_signs_in_and_approves_with_the_keyboard_alone(
     unseen += tab_to(desktop, "a[href^='/admin/comments']")
     desktop.keyboard.press("Enter")
     expect(desktop.get_by_role("heading", level=1)).to_contain_text("Comments")
-    unseen += tab_to(desktop, "main button")
+    unseen += tab_to(desktop, "main button[name=action][value=approve]", limit=120)
+    desktop.keyboard.press("Enter")
+    expect(desktop.get_by_role("status")).to_contain_text("1 comment approved.")
     assert not unseen, "focus not visible on:\n" + "\n".join(unseen)
