@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +42,7 @@ class ShopServers:
     shop_port: int = field(default_factory=free_port)
     emulator_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
-    article_path: str = ""
+    article_path: str = ""  # the client's article, or the newest demo article without it
 
     @property
     def url(self) -> str:
@@ -86,12 +88,23 @@ class ShopServers:
         return result.stdout.decode()
 
     def prepare(self, article: Path | None) -> None:
-        """What `make run` does before serving: schema, demo content, the client's article, an admin."""
+        """What `make run` does before serving: schema, demo content, the client's article, an admin.
+
+        Without the client's article (a clone without `../shared/content` beside it) the journeys
+        use the newest demo article, a full article page with comments all the same.
+        """
         self.flask("db", "upgrade")
         self.flask("seed-demo")
         if article is not None:
             imported = self.flask("import-article", str(article))
             self.article_path = imported.split("Imported ", 1)[1].split(" ", 1)[0]
+        else:
+            with closing(sqlite3.connect(self.folder / "shop.sqlite3")) as database:
+                (slug,) = database.execute(
+                    "SELECT slug FROM articles WHERE status = 'published' "
+                    "ORDER BY published_at DESC LIMIT 1"
+                ).fetchone()
+            self.article_path = f"/blog/{slug}"
         self.flask("create-admin", ADMIN_EMAIL, "--password-stdin", stdin=ADMIN_PASSWORD + "\n")
 
     def start(self) -> None:

@@ -22,10 +22,7 @@ def field(page: Page, name: str) -> Locator:
 def open_article(page: Page, shop: ShopServers) -> str:
     """Blog index → the client's article (or the newest article without it); its title."""
     page.goto(f"{shop.url}/blog/")
-    if shop.article_path:
-        page.locator(f"main a[href='{shop.article_path}']").first.click()
-    else:
-        page.locator("main article a").first.click()
+    page.locator(f"main a[href='{shop.article_path}']").first.click()
     title = page.get_by_role("heading", level=1).inner_text()
     expect(page.locator("#comment-form")).to_be_visible()
     return title

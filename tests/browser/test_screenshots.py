@@ -37,7 +37,7 @@ def test_main_pages(shop: ShopServers, open_window, size: dict[str, int]) -> Non
         ("boxes", "/boxes/"),
         ("box", "/boxes/protein-musclebox"),
         ("blog", "/blog/"),
-        ("article", shop.article_path or "/blog/"),
+        ("article", shop.article_path),
     ):
         response = page.goto(shop.url + path)
         assert response is not None and response.status == 200, path
