@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -166,7 +167,30 @@ def _bind(host: str, port: int, app: Any, what: str, **options: Any) -> BaseWSGI
             "another program took it just now; start again, or pick another port."
         ) from exc
     with listener:  # werkzeug serves a duplicate of it
-        return make_server(host, port, app, threaded=True, fd=listener.fileno(), **options)
+        server = make_server(host, port, app, threaded=True, fd=listener.fileno(), **options)
+    quiet_once_closing(server)
+    return server
+
+
+def quiet_once_closing(server: BaseWSGIServer) -> None:
+    """Once `close_server` has begun, a request still in flight that breaks (its socket or the
+    interpreter going away under it) is not printed as a traceback: it is the stop, not a fault.
+    Before that, errors are printed as ever."""
+    print_error = server.handle_error
+
+    def handle_error(request: Any, client_address: Any) -> None:
+        if server not in _CLOSING:
+            print_error(request, client_address)
+
+    server.handle_error = handle_error
+
+
+_CLOSING: weakref.WeakSet[BaseWSGIServer] = weakref.WeakSet()
+
+
+def close_server(server: BaseWSGIServer) -> None:
+    _CLOSING.add(server)
+    server.server_close()
 
 
 class EmulatorServer:
@@ -225,8 +249,9 @@ class EmulatorServer:
 
     def stop(self) -> None:
         withdraw_running_url(self.state_path)
+        _CLOSING.add(self.server)
         self.server.shutdown()
-        self.server.server_close()
+        close_server(self.server)
         self.state.close()
 
 
@@ -463,7 +488,7 @@ def serve(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
     # wait in the listen queue instead of being refused. Its access log leaves out sign-in
     # tokens and query strings (checkout session ids).
     server = _bind(args.host, args.port, app, "the shop", request_handler=RedactedRequestHandler)
-    stack.callback(server.server_close)
+    stack.callback(close_server, server)
     worker = Worker(sys.stdout.buffer)
     stack.callback(worker.stop)
     with app.app_context():

@@ -475,3 +475,18 @@ def test_a_port_taken_after_the_check_is_one_line_and_the_state_is_closed(
     assert len(str(refused.value).splitlines()) == 1
     assert len(closed) == 1, "the emulator's state was closed"
     assert not running_url_file(tmp_path / "e.sqlite3").exists()
+
+
+def test_a_request_broken_by_the_stop_is_not_printed_as_a_fault(capsys) -> None:
+    server = devserver._bind("127.0.0.1", free_port(), lambda environ, start: [], "a test server")
+
+    def request_breaks() -> str:
+        try:
+            raise OSError(9, "Bad file descriptor")
+        except OSError:
+            server.handle_error(None, ("127.0.0.1", 40000))
+        return capsys.readouterr().err
+
+    assert "Exception occurred during processing of request" in request_breaks()
+    devserver.close_server(server)
+    assert request_breaks() == ""
