@@ -173,19 +173,21 @@ def _bind(host: str, port: int, app: Any, what: str, **options: Any) -> BaseWSGI
 
 
 def quiet_once_closing(server: BaseWSGIServer) -> None:
-    """Once `close_server` has begun, a request still in flight that breaks (its socket or the
-    interpreter going away under it) is not printed as a traceback: it is the stop, not a fault.
-    Before that, errors are printed as ever."""
+    """Once the dev server is stopping (SIGTERM, Ctrl+C, or `close_server`), a request still in
+    flight that breaks is not printed as a traceback: it is the stop, not a fault. (The signal
+    can land just after a connection was handed to its thread; socketserver then closes that
+    connection under the thread, which reads EBADF.) Before that, errors are printed as ever."""
     print_error = server.handle_error
 
     def handle_error(request: Any, client_address: Any) -> None:
-        if server not in _CLOSING:
+        if not _STOPPING.is_set() and server not in _CLOSING:
             print_error(request, client_address)
 
     server.handle_error = handle_error
 
 
 _CLOSING: weakref.WeakSet[BaseWSGIServer] = weakref.WeakSet()
+_STOPPING = threading.Event()
 
 
 def close_server(server: BaseWSGIServer) -> None:
@@ -442,8 +444,9 @@ def reset(state_path: Path, instance: Path = INSTANCE) -> None:
 # -- main ----------------------------------------------------------------------------------------
 
 
-def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
     """Leave through the normal exit path, so the worker and the emulator are stopped too."""
+    _STOPPING.set()
     raise SystemExit(0)
 
 
@@ -522,7 +525,8 @@ def serve(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
     try:
         if args.reset:
             reset(args.emulator_state)

@@ -490,3 +490,20 @@ def test_a_request_broken_by_the_stop_is_not_printed_as_a_fault(capsys) -> None:
     assert "Exception occurred during processing of request" in request_breaks()
     devserver.close_server(server)
     assert request_breaks() == ""
+
+
+def test_after_sigterm_a_connection_closed_under_its_thread_is_not_printed(capsys) -> None:
+    """SIGTERM can land just after a connection was handed to its thread: socketserver closes
+    the connection under that thread, which then reads EBADF. That is the stop, not a fault."""
+    server = devserver._bind("127.0.0.1", free_port(), lambda environ, start: [], "a test server")
+    try:
+        with pytest.raises(SystemExit):
+            devserver._exit_on_signal(signal.SIGTERM, None)
+        try:
+            raise OSError(9, "Bad file descriptor")
+        except OSError:
+            server.handle_error(None, ("127.0.0.1", 40000))
+        assert capsys.readouterr().err == ""
+    finally:
+        devserver._STOPPING.clear()
+        devserver.close_server(server)
